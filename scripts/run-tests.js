@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+'use strict';
+// Runs jest and closes with the one line CI reads: "N passed, N failed".
+// Extra arguments go to jest (e.g. `npm test -- test/config`).
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'directflip-jest-')), 'results.json');
+const jest = require.resolve('jest/bin/jest');
+const r = spawnSync(process.execPath, [jest, '--json', `--outputFile=${out}`, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
+let passed = 0;
+let failed = 0;
+let suitesFailed = 0;
+try {
+  const res = JSON.parse(fs.readFileSync(out, 'utf8'));
+  passed = res.numPassedTests;
+  failed = res.numFailedTests;
+  suitesFailed = res.numFailedTestSuites;
+  for (const s of res.testResults) {
+    if (s.status !== 'passed') {
+      process.stdout.write(`FAILED suite ${path.relative(process.cwd(), s.name)}\n`);
+      for (const t of s.assertionResults) if (t.status === 'failed') process.stdout.write(`  ✗ ${t.fullName}\n`);
+      if (s.assertionResults.length === 0 && s.message) process.stdout.write(`  ${s.message.split('\n').slice(0, 8).join('\n  ')}\n`);
+    }
+  }
+} catch (e) {
+  process.stdout.write(`jest wrote no results (${e.message})\n`);
+  failed = Math.max(failed, 1);
+}
+// A suite that fails to load has no failed tests; count it so the line never hides it.
+if (suitesFailed > 0 && failed === 0) failed = suitesFailed;
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(r.status === 0 && failed === 0 ? 0 : 1);

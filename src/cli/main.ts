@@ -1,0 +1,38 @@
+import yargs from 'yargs/yargs';
+import type { CommandModule } from 'yargs';
+import { reportFailure } from './output';
+import { validateCommand } from './commands/validate';
+
+/** Every command the CLI knows; each module owns its options, help text and handler. */
+const commands: CommandModule<object, never>[] = [
+  validateCommand as CommandModule<object, never>,
+];
+
+export async function main(argv: string[]): Promise<void> {
+  let parser = yargs(argv)
+    .scriptName('directflip')
+    .usage(
+      'directflip — show a libvirt guest directly on a host monitor through KMS planes\n\n' +
+        'Usage: $0 <command> [options]',
+    )
+    .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout' })
+    .strict()
+    .demandCommand(1, 'Name a command; see the list above.')
+    .recommendCommands()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .epilogue('Each command has its own --help. Configuration lives in the domain XML <metadata>; see README.md.')
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() && ''}directflip: ${msg}\nRun 'directflip --help' for usage.\n`);
+      process.exit(2);
+    })
+    .help()
+    .alias('help', 'h')
+    .version();
+  for (const c of commands) parser = parser.command(c);
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    process.exitCode = reportFailure(e, argv.includes('--json'));
+  }
+}
