@@ -2,6 +2,7 @@ import yargs from 'yargs/yargs';
 import type { CommandModule } from 'yargs';
 import { reportFailure } from './output';
 import { validateCommand } from './commands/validate';
+import { STDIN } from './read-input';
 
 /** Every command the CLI knows; each module owns its options, help text and handler. */
 const commands: CommandModule<object, never>[] = [
@@ -9,7 +10,9 @@ const commands: CommandModule<object, never>[] = [
 ];
 
 export async function main(argv: string[]): Promise<void> {
-  let parser = yargs(argv)
+  // yargs-parser reads a lone `-` as an unnamed flag; `-` means standard input to every command.
+  const args = argv.map((a) => (a === '-' ? STDIN : a));
+  let parser = yargs(args)
     .scriptName('directflip')
     .usage(
       'directflip — show a libvirt guest directly on a host monitor through KMS planes\n\n' +

@@ -25,7 +25,8 @@ export function reportFailure(e: unknown, json: boolean): number {
   const exitCode = err instanceof CliError ? err.exitCode : 1;
   if (json) {
     const code = (err as { code?: unknown }).code;
-    printJson({ ok: false, error: { message: err.message, ...(typeof code === 'string' ? { code } : {}), ...(err instanceof CliError && err.details !== undefined ? { details: err.details } : {}) } });
+    const details = err instanceof CliError && err.details && typeof err.details === 'object' ? err.details : {};
+    printJson({ ok: false, error: { ...(typeof code === 'string' ? { code } : {}), ...details, message: err.message } });
   } else {
     process.stderr.write(`directflip: ${err.message}\n`);
     if (!(err instanceof CliError) && !(err as { code?: unknown }).code && process.env.DIRECTFLIP_DEBUG) {
