@@ -1,0 +1,142 @@
+import { decodeModeInfo } from '../blobs';
+import { DRM_MODE_ATOMIC } from '../constants';
+import { kernelError } from '../errors';
+import type { PropState, SimConnector, SimCrtc, SimPlane } from './kms-objects';
+
+/**
+ * The checks of drm_atomic_check_only(), drm_atomic_helper_check_modeset() and
+ * drm_atomic_helper_check_plane_state() over a proposed property state. Each refusal carries the
+ * errno the kernel returns for it and a detail naming the object, as drm's debug log would.
+ */
+
+export interface SimFb {
+  id: number;
+  width: number;
+  height: number;
+  format: number;
+  modifier: bigint;
+}
+
+export interface AtomicContext {
+  crtcs: SimCrtc[];
+  planes: SimPlane[];
+  connectors: SimConnector[];
+  fb(id: number): SimFb | undefined;
+  blob(id: number): Buffer | undefined;
+  cursorMax: { width: number; height: number };
+}
+
+export interface Touched {
+  crtcs: Set<number>;
+  planes: Set<number>;
+  connectors: Set<number>;
+}
+
+const SYSCALL = 'DRM_IOCTL_MODE_ATOMIC';
+
+function refuse(code: string, detail: string): never {
+  throw kernelError(code, SYSCALL, undefined, detail);
+}
+
+const get = (s: PropState, id: number, name: string) => s.get(id)?.get(name) ?? 0n;
+
+export function modeOf(ctx: AtomicContext, s: PropState, crtc: SimCrtc): Buffer | null {
+  const id = Number(get(s, crtc.id, 'MODE_ID'));
+  return id ? ctx.blob(id) ?? null : null;
+}
+
+export function checkAtomic(ctx: AtomicContext, old: PropState, next: PropState, touched: Touched, flags: number): void {
+  const connectorsOf = (s: PropState, crtc: SimCrtc) => ctx.connectors.filter((c) => Number(get(s, c.id, 'CRTC_ID')) === crtc.id);
+  const modesetCrtcs = new Set<number>();
+
+  for (const crtc of ctx.crtcs.filter((c) => touched.crtcs.has(c.id))) {
+    const oldMode = modeOf(ctx, old, crtc);
+    const newMode = modeOf(ctx, next, crtc);
+    const active = get(next, crtc.id, 'ACTIVE') === 1n;
+    const enable = newMode !== null;
+    const modeChanged = !(oldMode === null ? newMode === null : newMode !== null && oldMode.equals(newMode));
+    const activeChanged = get(old, crtc.id, 'ACTIVE') !== get(next, crtc.id, 'ACTIVE');
+    const before = connectorsOf(old, crtc).map((c) => c.id).join();
+    const after = connectorsOf(next, crtc).map((c) => c.id).join();
+    if (modeChanged || activeChanged || before !== after) modesetCrtcs.add(crtc.id);
+    if (active && !enable) refuse('EINVAL', `[CRTC:${crtc.id}] active without enabled (no MODE_ID)`);
+    if (enable !== (after !== '')) refuse('EINVAL', `[CRTC:${crtc.id}] enabled/connectors mismatch`);
+    if (flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT && !active && get(old, crtc.id, 'ACTIVE') !== 1n) {
+      refuse('EINVAL', `[CRTC:${crtc.id}] requesting event but off`);
+    }
+  }
+  if (modesetCrtcs.size && !(flags & DRM_MODE_ATOMIC.ALLOW_MODESET)) {
+    refuse('EINVAL', `[CRTC:${[...modesetCrtcs].join(',')}] needs full modeset; ALLOW_MODESET not set`);
+  }
+
+  for (const conn of ctx.connectors.filter((c) => touched.connectors.has(c.id))) {
+    const crtcId = Number(get(next, conn.id, 'CRTC_ID'));
+    const crtc = ctx.crtcs.find((c) => c.id === crtcId);
+    if (crtc && !(conn.encoder.possibleCrtcs & (1 << crtc.index))) {
+      refuse('EINVAL', `[CONNECTOR:${conn.id}:${conn.name}] cannot drive [CRTC:${crtc.id}] (not in possible_crtcs)`);
+    }
+    if (conn.writeback) checkWriteback(ctx, next, conn, crtc);
+  }
+
+  // A modeset pulls in every plane on the CRTC, like drm_atomic_add_affected_planes().
+  const planes = ctx.planes.filter((p) => {
+    const crtcId = Number(get(next, p.id, 'CRTC_ID'));
+    return touched.planes.has(p.id) || modesetCrtcs.has(crtcId) || touched.crtcs.has(crtcId);
+  });
+  for (const p of planes) checkPlane(ctx, next, p);
+}
+
+function checkWriteback(ctx: AtomicContext, s: PropState, conn: SimConnector, crtc: SimCrtc | undefined): void {
+  const fbId = Number(get(s, conn.id, 'WRITEBACK_FB_ID'));
+  if (!fbId) return;
+  if (!crtc || get(s, crtc.id, 'ACTIVE') !== 1n) refuse('EINVAL', `[CONNECTOR:${conn.id}] writeback job without an active CRTC`);
+  const fb = ctx.fb(fbId)!;
+  const mode = decodeModeInfo(modeOf(ctx, s, crtc)!);
+  if (fb.width !== mode.hdisplay || fb.height !== mode.vdisplay) refuse('EINVAL', `[FB:${fbId}] ${fb.width}x${fb.height} differs from the mode for writeback`);
+  if (!conn.writeback!.formats.includes(fb.format)) refuse('EINVAL', `[FB:${fbId}] format not in WRITEBACK_PIXEL_FORMATS`);
+}
+
+function checkPlane(ctx: AtomicContext, s: PropState, p: SimPlane): void {
+  const v = (n: string) => get(s, p.id, n);
+  const fbId = Number(v('FB_ID'));
+  const crtcId = Number(v('CRTC_ID'));
+  const tag = `[PLANE:${p.id}:${p.type}]`;
+  // drm_atomic_plane_check()
+  if (crtcId && !fbId) refuse('EINVAL', `${tag} CRTC set but no FB`);
+  if (fbId && !crtcId) refuse('EINVAL', `${tag} FB set but no CRTC`);
+  if (!crtcId) return;
+  const crtc = ctx.crtcs.find((c) => c.id === crtcId)!;
+  if (!(p.possibleCrtcs & (1 << crtc.index))) refuse('EINVAL', `${tag} invalid CRTC [CRTC:${crtcId}]`);
+  const fb = ctx.fb(fbId)!;
+  if (!p.formats.includes(fb.format) || !(p.modifiers.get(fb.format) ?? []).includes(fb.modifier)) {
+    refuse('EINVAL', `${tag} invalid pixel format/modifier 0x${fb.format.toString(16)}/0x${fb.modifier.toString(16)}`);
+  }
+  const [cx, cy] = [BigInt.asIntN(64, v('CRTC_X')), BigInt.asIntN(64, v('CRTC_Y'))];
+  const [cw, ch] = [v('CRTC_W'), v('CRTC_H')];
+  if (cx + BigInt.asIntN(64, cw) > 0x7fffffffn || cy + BigInt.asIntN(64, ch) > 0x7fffffffn) refuse('ERANGE', `${tag} invalid CRTC coordinates`);
+  const [sx, sy, sw, sh] = [v('SRC_X'), v('SRC_Y'), v('SRC_W'), v('SRC_H')];
+  const fw = BigInt(fb.width) << 16n;
+  const fh = BigInt(fb.height) << 16n;
+  if (sw > fw || sx > fw - sw || sh > fh || sy > fh - sh) refuse('ENOSPC', `${tag} invalid source coordinates (outside the ${fb.width}x${fb.height} fb)`);
+
+  // drm_atomic_helper_check_plane_state()
+  const mode = modeOf(ctx, s, crtc);
+  if (!mode) refuse('EINVAL', `${tag} cannot update plane of a disabled CRTC`);
+  if (!p.scaling && (sw !== cw << 16n || sh !== ch << 16n)) {
+    refuse('ERANGE', `${tag} invalid scaling: ${sw >> 16n}x${sh >> 16n} → ${cw}x${ch} and the plane cannot scale`);
+  }
+  // The sprite scaler: down to 1/3, up to 8x (hscale in 16.16, as drm_rect_calc_hscale()).
+  const outOfRange = (src: bigint, dst: bigint) => dst === 0n || src / dst > 3n << 16n || src / dst < (1n << 16n) / 8n;
+  if (p.scaling && (outOfRange(sw, cw) || outOfRange(sh, ch))) {
+    refuse('ERANGE', `${tag} invalid scaling: ${sw >> 16n}x${sh >> 16n} → ${cw}x${ch} outside the scaler's range`);
+  }
+  const m = decodeModeInfo(mode);
+  const visible = cx < BigInt(m.hdisplay) && cy < BigInt(m.vdisplay) && cx + BigInt(cw) > 0n && cy + BigInt(ch) > 0n;
+  if (p.fullScreen && !(visible && cx <= 0n && cy <= 0n && cx + BigInt(cw) >= BigInt(m.hdisplay) && cy + BigInt(ch) >= BigInt(m.vdisplay))) {
+    refuse('EINVAL', `${tag} plane must cover entire CRTC`);
+  }
+  if (p.type === 'cursor') {
+    if (cw > BigInt(ctx.cursorMax.width) || ch > BigInt(ctx.cursorMax.height)) refuse('EINVAL', `${tag} cursor ${cw}x${ch} larger than ${ctx.cursorMax.width}x${ctx.cursorMax.height}`);
+    if (p.sizes && (cw !== ch || !p.sizes.includes(Number(cw)))) refuse('EINVAL', `${tag} cursor size ${cw}x${ch} not one of ${p.sizes.join('/')} square`);
+  }
+}

@@ -1,0 +1,50 @@
+/** The KMS half of a simulated host profile (examples/hosts/*.json, key `kms`). */
+
+export interface PlaneTemplate {
+  type: 'primary' | 'overlay' | 'cursor';
+  /** fourcc names, e.g. "XR24". */
+  formats: string[];
+  /** Modifier names from DRM_FORMAT_MOD (LINEAR, I915_X_TILED …) accepted with every format. */
+  modifiers: string[];
+  /** Formats that accept only LINEAR even when the plane lists tiled modifiers. */
+  linearOnly?: string[];
+  /** Immutable zpos, when the driver exposes one. */
+  zpos?: number;
+  /** Scaling allowed (the sprite scaler); false: src size must equal dst size. */
+  scaling: boolean;
+  /** Must cover the whole CRTC when visible (can_position false in the driver). */
+  fullScreen?: boolean;
+  /** Square sizes the cursor plane accepts (i915: 64, 128, 256). */
+  sizes?: number[];
+}
+
+export interface ConnectorProfile {
+  /** DRM connector type name, e.g. "HDMI-A", "eDP", "Virtual", "Writeback". */
+  type: string;
+  typeId: number;
+  status: 'connected' | 'disconnected' | 'unknown';
+  mmWidth: number;
+  mmHeight: number;
+  /** Standard mode names from sim/modes.ts; the first is preferred. */
+  modes: string[];
+  /** Indices of the CRTCs this connector's encoder can drive. */
+  possibleCrtcs: number[];
+  /** At boot: driven by this CRTC index with this mode, showing the console. */
+  active?: { crtc: number; mode: string };
+  /** Writeback connector: output formats it can write. */
+  writebackFormats?: string[];
+}
+
+export interface KmsProfile {
+  driver: { name: string; desc: string; date: string; major: number; minor: number; patch: number };
+  /** `/dev/dri/card0` as the sim presents it. */
+  devPath: string;
+  /** PCI address of the GPU, for /dev/dri/by-path and the mdev parent. */
+  pciAddress: string;
+  caps: { cursorWidth: number; cursorHeight: number; addfb2Modifiers: boolean; prime: number; dumbBuffer: number };
+  limits: { minWidth: number; maxWidth: number; minHeight: number; maxHeight: number };
+  crtcs: number;
+  connectors: ConnectorProfile[];
+  /** Planes created for every CRTC, in order (ids follow the kernel's creation order). */
+  planesPerCrtc: PlaneTemplate[];
+}

@@ -1,0 +1,99 @@
+import { decodeModeInfo } from '../blobs';
+import { fourccName } from '../constants';
+import type { Touched } from './kms-atomic';
+import type { CardFb, SimCard } from './kms-card';
+
+/** What a monitor on the CRTC shows, as RGBA bytes: the planes composited by zpos. */
+export interface Picture {
+  width: number;
+  height: number;
+  rgba: Buffer;
+}
+
+/** One pixel of an fb as [r, g, b, a]; formats the layers above actually scan out. */
+function pixel(fb: CardFb, x: number, y: number): [number, number, number, number] {
+  const b = fb.buffer.pixels;
+  const name = fourccName(fb.format);
+  const cpp = name === 'RG16' ? 2 : name === 'XR48' || name === 'AR48' ? 8 : 4;
+  const o = y * fb.pitches[0] + x * cpp;
+  if (o + cpp > b.length) return [0, 0, 0, 0];
+  switch (name) {
+    case 'XR24': return [b[o + 2], b[o + 1], b[o], 255];
+    case 'AR24': return [b[o + 2], b[o + 1], b[o], b[o + 3]];
+    case 'XB24': return [b[o], b[o + 1], b[o + 2], 255];
+    case 'AB24': return [b[o], b[o + 1], b[o + 2], b[o + 3]];
+    case 'RG16': {
+      const v = b.readUInt16LE(o);
+      return [((v >> 11) & 31) * 255 / 31 | 0, ((v >> 5) & 63) * 255 / 63 | 0, (v & 31) * 255 / 31 | 0, 255];
+    }
+    case 'XR30': {
+      const v = b.readUInt32LE(o);
+      return [(v >> 22) & 255, (v >> 12) & 255, (v >> 2) & 255, 255];
+    }
+    case 'XR48':
+    case 'AR48':
+      return [b[o + 5], b[o + 3], b[o + 1], name === 'AR48' ? b[o + 7] : 255];
+    default:
+      // YUV and indexed formats are accepted by the checks but not drawn: mid grey says so.
+      return [128, 128, 128, 255];
+  }
+}
+
+export function renderCrtc(card: SimCard, crtcId: number, state = card.state): Picture {
+  const crtc = card.built.crtcs.find((c) => c.id === crtcId);
+  if (!crtc) throw new Error(`sim: no CRTC ${crtcId}`);
+  const modeBlob = card.blobs.get(Number(state.get(crtc.id)!.get('MODE_ID')));
+  if (!modeBlob || state.get(crtc.id)!.get('ACTIVE') !== 1n) return { width: 0, height: 0, rgba: Buffer.alloc(0) };
+  const mode = decodeModeInfo(modeBlob.data);
+  const W = mode.hdisplay;
+  const H = mode.vdisplay;
+  const out = Buffer.alloc(W * H * 4);
+  for (let i = 3; i < out.length; i += 4) out[i] = 255; // a CRTC with no plane scans out black
+  const rank = { primary: 0, overlay: 1, cursor: 2 };
+  const planes = card.built.planes
+    .filter((p) => Number(state.get(p.id)!.get('CRTC_ID')) === crtc.id)
+    .sort((a, b) => (a.zpos ?? rank[a.type] * 100) - (b.zpos ?? rank[b.type] * 100) || a.id - b.id);
+  for (const p of planes) {
+    const v = state.get(p.id)!;
+    const fb = card.fbs.get(Number(v.get('FB_ID')));
+    if (!fb) continue;
+    const [sx, sy, sw, sh] = ['SRC_X', 'SRC_Y', 'SRC_W', 'SRC_H'].map((k) => Number(v.get(k)!) / 65536);
+    const cx = Number(BigInt.asIntN(64, v.get('CRTC_X')!));
+    const cy = Number(BigInt.asIntN(64, v.get('CRTC_Y')!));
+    const cw = Number(v.get('CRTC_W'));
+    const ch = Number(v.get('CRTC_H'));
+    for (let y = Math.max(0, cy); y < Math.min(H, cy + ch); y++) {
+      const fy = Math.floor(sy + ((y - cy) * sh) / ch);
+      for (let x = Math.max(0, cx); x < Math.min(W, cx + cw); x++) {
+        const [r, g, b, a] = pixel(fb, Math.floor(sx + ((x - cx) * sw) / cw), fy);
+        const o = (y * W + x) * 4;
+        out[o] = (r * a + out[o] * (255 - a)) / 255;
+        out[o + 1] = (g * a + out[o + 1] * (255 - a)) / 255;
+        out[o + 2] = (b * a + out[o + 2] * (255 - a)) / 255;
+      }
+    }
+  }
+  return { width: W, height: H, rgba: out };
+}
+
+/** A committed writeback job: the CRTC's picture lands in the fb, and the property resets. */
+export function renderWriteback(card: SimCard, touched: Touched): void {
+  for (const conn of card.built.connectors) {
+    if (!conn.writeback || !touched.connectors.has(conn.id)) continue;
+    const v = card.state.get(conn.id)!;
+    const fb = card.fbs.get(Number(v.get('WRITEBACK_FB_ID')));
+    if (!fb) continue;
+    const pic = renderCrtc(card, Number(v.get('CRTC_ID')));
+    for (let y = 0; y < pic.height; y++) {
+      for (let x = 0; x < pic.width; x++) {
+        const i = (y * pic.width + x) * 4;
+        const o = y * fb.pitches[0] + x * 4;
+        fb.buffer.pixels[o] = pic.rgba[i + 2];
+        fb.buffer.pixels[o + 1] = pic.rgba[i + 1];
+        fb.buffer.pixels[o + 2] = pic.rgba[i];
+        fb.buffer.pixels[o + 3] = 255;
+      }
+    }
+    v.set('WRITEBACK_FB_ID', 0n);
+  }
+}
