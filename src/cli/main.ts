@@ -1,12 +1,14 @@
 import yargs from 'yargs/yargs';
 import type { CommandModule } from 'yargs';
 import { reportFailure } from './output';
+import { probeCommand } from './commands/probe';
 import { validateCommand } from './commands/validate';
 import { STDIN } from './read-input';
 
 /** Every command the CLI knows; each module owns its options, help text and handler. */
 const commands: CommandModule<object, never>[] = [
   validateCommand as CommandModule<object, never>,
+  probeCommand as CommandModule<object, never>,
 ];
 
 export async function main(argv: string[]): Promise<void> {

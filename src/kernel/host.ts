@@ -1,0 +1,74 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SysPaths } from '../sys/paths';
+import type { KernelBackend } from './types';
+import type { SimHost } from './sim/host';
+
+/** What `--host` names: the machine itself, or a simulated host on a temporary root. */
+export interface Host {
+  kind: 'native' | 'sim';
+  /** `native`, or `sim:PROFILE`. */
+  label: string;
+  backend: KernelBackend;
+  sys: SysPaths;
+  sim?: SimHost;
+  /** DRM card device paths (as the backend opens them). */
+  cards(): string[];
+  /** The mdev a domain names, created first where the host does that (mdevctl on the sim). */
+  ensureMdev(uuid: string): boolean;
+  close(): void;
+}
+
+export const HOST_HELP = 'native (this machine) or sim:PROFILE (a simulated host: a profile name from examples/hosts, or a JSON file)';
+
+export function openHost(spec: string, opts: { vblank?: 'manual' | 'timer'; root?: string } = {}): Host {
+  if (spec === 'native') return nativeHost(opts.root ?? '/');
+  if (spec.startsWith('sim:') && spec.length > 4) return simHost(spec.slice(4), opts);
+  throw Object.assign(new Error(`--host ${JSON.stringify(spec)} is not a host: use ${HOST_HELP}`), { code: 'EDF_HOST' });
+}
+
+function nativeHost(root: string): Host {
+  const sys = new SysPaths(root);
+  const dri = sys.at('dev/dri');
+  const cards = existsSync(dri) ? readdirSync(dri).filter((f) => /^card\d+$/.test(f)).sort().map((f) => `/dev/dri/${f}`) : [];
+  if (!cards.length) {
+    throw Object.assign(new Error('no DRM device under /dev/dri (this kernel has no DRM, or no GPU driver is loaded); to try directflip anyway use --host sim:gvt-skylake'), { code: 'ENODEV' });
+  }
+  // Loaded here, not at import: nothing above the kernel layer needs the addon.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { nativeBackend } = require('./native') as typeof import('./native');
+  return {
+    kind: 'native', label: 'native', backend: nativeBackend(), sys, cards: () => cards,
+    ensureMdev: (uuid) => existsSync(sys.mdevDevice(uuid)),
+    close: () => undefined,
+  };
+}
+
+function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?: string }): Host {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadProfile } = require('./sim/load-profile') as typeof import('./sim/load-profile');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SimHost } = require('./sim/host') as typeof import('./sim/host');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { buildFakeTree, addMdev } = require('../sys/fake-tree') as typeof import('../sys/fake-tree');
+  const profile = loadProfile(profileSpec);
+  const sim = new SimHost(profile, { vblank: opts.vblank });
+  const ownRoot = !opts.root;
+  const root = opts.root ?? mkdtempSync(join(tmpdir(), 'directflip-sim-'));
+  const sys = new SysPaths(root);
+  buildFakeTree(sys, sim);
+  return {
+    kind: 'sim', label: `sim:${profile.name}`, backend: sim, sys, sim, cards: () => [profile.kms.devPath],
+    ensureMdev: (uuid) => {
+      if (sim.vfio.mdevs.has(uuid)) return true;
+      if (!sim.vfio.ensureMdev(uuid)) return false;
+      addMdev(sys, sim, uuid);
+      return true;
+    },
+    close: () => {
+      sim.stop();
+      if (ownRoot) rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
