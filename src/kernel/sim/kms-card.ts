@@ -200,7 +200,7 @@ export class SimCard {
   closeFile(f: SimKmsFile): void {
     const mine = [...this.fbs.values()].filter((fb) => fb.owner === f).map((fb) => fb.id);
     this.removeFbs(mine);
-    for (const [id, b] of this.blobs) if (b.owner === f) b.destroyed = true;
+    for (const b of this.blobs.values()) if (b.owner === f) b.destroyed = true;
     this.pending = this.pending.filter((p) => p.file !== f);
     if (this.master === f) this.master = null;
     this.files.delete(f);

@@ -1,0 +1,223 @@
+import { DRM_CLIENT_CAP, DRM_MODE_ATOMIC, DRM_MODE_FB_MODIFIERS, DRM_MODE_OBJECT, DRM_FORMAT } from '../../src/kernel/constants';
+import type { KernelError } from '../../src/kernel/errors';
+import { readTopology } from '../../src/kernel/topology';
+import type { Topology } from '../../src/kernel/topology';
+import type { AtomicProp, KmsDevice } from '../../src/kernel/types';
+
+/**
+ * What any kernel's DRM/KMS surface must do, asserted through KmsDevice only. It runs on the
+ * simulator here and against the real addon on vkms in the kernel lane, so every assertion
+ * holds for vkms (1 CRTC, linear buffers, a primary that must cover the CRTC).
+ */
+export interface KmsBackend {
+  /** A new file on the card; the first one opened is master. */
+  open(): KmsDevice;
+  /** Advances the display by one vblank (the simulator's control; real hardware just waits). */
+  vblank(): Promise<void>;
+  close(): void;
+}
+
+export function errOf(fn: () => unknown): KernelError {
+  try {
+    fn();
+  } catch (e) {
+    return e as KernelError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Everything a simple commit needs: a dumb fb, the active CRTC, its connector and primary. */
+export function fixture(dev: KmsDevice) {
+  dev.setClientCap(DRM_CLIENT_CAP.ATOMIC, 1);
+  const t: Topology = readTopology(dev);
+  const conn = t.connectors.find((c) => c.status === 'connected' && !c.writeback && c.modes.length)!;
+  const crtc = t.crtcs.find((c) => c.id === conn.crtcId) ?? t.crtcs.find((c) => conn.possibleCrtcs.includes(c.id))!;
+  const mode = crtc.mode ?? conn.modes[0];
+  const primary = t.planes.find((p) => p.type === 'primary' && p.possibleCrtcs.includes(crtc.id))!;
+  const overlay = t.planes.find((p) => p.type === 'overlay' && p.possibleCrtcs.includes(crtc.id));
+  const pid = (o: { props: Record<string, { id: number }> }, n: string) => o.props[n].id;
+  const makeFb = (w = mode.hdisplay, h = mode.vdisplay, format: number = DRM_FORMAT.XRGB8888) => {
+    const d = dev.createDumb(w, h, 32);
+    const fb = dev.addFb2({ width: w, height: h, pixelFormat: format, flags: DRM_MODE_FB_MODIFIERS, handles: [d.handle], pitches: [d.pitch], offsets: [0], modifiers: [0n] });
+    return { fb, dumb: d };
+  };
+  const planeProps = (plane: { id: number; props: Record<string, { id: number }> }, fb: number, w: number, h: number, x = 0, y = 0): AtomicProp[] => [
+    { objectId: plane.id, propId: pid(plane, 'FB_ID'), value: BigInt(fb) },
+    { objectId: plane.id, propId: pid(plane, 'CRTC_ID'), value: BigInt(crtc.id) },
+    { objectId: plane.id, propId: pid(plane, 'SRC_X'), value: 0n },
+    { objectId: plane.id, propId: pid(plane, 'SRC_Y'), value: 0n },
+    { objectId: plane.id, propId: pid(plane, 'SRC_W'), value: BigInt(w) << 16n },
+    { objectId: plane.id, propId: pid(plane, 'SRC_H'), value: BigInt(h) << 16n },
+    { objectId: plane.id, propId: pid(plane, 'CRTC_X'), value: BigInt.asUintN(64, BigInt(x)) },
+    { objectId: plane.id, propId: pid(plane, 'CRTC_Y'), value: BigInt.asUintN(64, BigInt(y)) },
+    { objectId: plane.id, propId: pid(plane, 'CRTC_W'), value: BigInt(w) },
+    { objectId: plane.id, propId: pid(plane, 'CRTC_H'), value: BigInt(h) },
+  ];
+  return { t, conn, crtc, mode, primary, overlay, makeFb, planeProps, pid };
+}
+
+export function kmsContract(name: string, make: () => KmsBackend): void {
+  describe(`KMS contract: ${name}`, () => {
+    let be: KmsBackend;
+    let dev: KmsDevice;
+    beforeEach(() => {
+      be = make();
+      dev = be.open();
+    });
+    afterEach(() => be.close());
+
+    test('VERSION names the driver', () => {
+      const v = dev.version();
+      expect(v.name.length).toBeGreaterThan(0);
+      expect(v.major).toBeGreaterThanOrEqual(1);
+    });
+
+    test('the topology has a connected output and a primary plane for it', () => {
+      const f = fixture(dev);
+      expect(f.conn.name).toMatch(/^[A-Za-z-]+-\d+$/);
+      expect(f.primary.formats).toContain(DRM_FORMAT.XRGB8888);
+      expect(f.primary.modifiers.get(DRM_FORMAT.XRGB8888)).toContain(0n);
+    });
+
+    test('primary and cursor planes are hidden without UNIVERSAL_PLANES', () => {
+      const hidden = dev.getPlaneResources();
+      dev.setClientCap(DRM_CLIENT_CAP.UNIVERSAL_PLANES, 1);
+      const all = dev.getPlaneResources();
+      expect(all.length).toBeGreaterThan(hidden.length);
+    });
+
+    test('ATOMIC without the client cap is refused with EOPNOTSUPP', () => {
+      expect(errOf(() => dev.atomic([], DRM_MODE_ATOMIC.TEST_ONLY)).code).toBe('EOPNOTSUPP');
+    });
+
+    test('ATOMIC from a second file that is not master is refused with EACCES', () => {
+      const other = be.open();
+      other.setClientCap(DRM_CLIENT_CAP.ATOMIC, 1);
+      const e = errOf(() => other.atomic([], DRM_MODE_ATOMIC.TEST_ONLY));
+      expect(e.code).toBe('EACCES');
+      expect(e.syscall).toBe('DRM_IOCTL_MODE_ATOMIC');
+      expect(errOf(() => other.setMaster()).code).toBe('EBUSY');
+      other.close();
+    });
+
+    test('DROP_MASTER when not master is EINVAL; dropping lets another become master', () => {
+      const other = be.open();
+      expect(errOf(() => other.dropMaster()).code).toBe('EINVAL');
+      dev.dropMaster();
+      other.setMaster();
+      other.dropMaster();
+      other.close();
+      dev.setMaster();
+    });
+
+    test('TEST_ONLY with PAGE_FLIP_EVENT is EINVAL', () => {
+      fixture(dev);
+      expect(errOf(() => dev.atomic([], DRM_MODE_ATOMIC.TEST_ONLY | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT)).code).toBe('EINVAL');
+    });
+
+    test('FB_ID without CRTC_ID is EINVAL', () => {
+      const f = fixture(dev);
+      const { fb } = f.makeFb();
+      const props = f.planeProps(f.primary, fb, f.mode.hdisplay, f.mode.vdisplay).filter((p) => p.propId !== f.pid(f.primary, 'CRTC_ID'));
+      props.push({ objectId: f.primary.id, propId: f.pid(f.primary, 'CRTC_ID'), value: 0n });
+      expect(errOf(() => dev.atomic(props, DRM_MODE_ATOMIC.TEST_ONLY | DRM_MODE_ATOMIC.ALLOW_MODESET)).code).toBe('EINVAL');
+    });
+
+    test('an unknown object is ENOENT', () => {
+      fixture(dev);
+      expect(errOf(() => dev.atomic([{ objectId: 0x7ffffff0, propId: 1, value: 0n }], DRM_MODE_ATOMIC.TEST_ONLY)).code).toBe('ENOENT');
+    });
+
+    test('a source rectangle outside the fb is ENOSPC', () => {
+      const f = fixture(dev);
+      const { fb } = f.makeFb(64, 64);
+      const props = f.planeProps(f.overlay ?? f.primary, fb, 64, 64).map((p) => (p.propId === f.pid(f.primary, 'SRC_W') ? { ...p, value: 65n << 16n } : p));
+      expect(errOf(() => dev.atomic(props, DRM_MODE_ATOMIC.TEST_ONLY)).code).toBe('ENOSPC');
+    });
+
+    test('a full-screen primary passes TEST_ONLY and changes nothing', () => {
+      const f = fixture(dev);
+      const { fb } = f.makeFb();
+      const before = dev.getPlane(f.primary.id);
+      dev.atomic(f.planeProps(f.primary, fb, f.mode.hdisplay, f.mode.vdisplay), DRM_MODE_ATOMIC.TEST_ONLY | DRM_MODE_ATOMIC.ALLOW_MODESET);
+      expect(dev.getPlane(f.primary.id)).toEqual(before);
+    });
+
+    test('a committed flip is shown and completes with one event carrying the user data', async () => {
+      const f = fixture(dev);
+      const { fb } = f.makeFb();
+      dev.atomic(f.planeProps(f.primary, fb, f.mode.hdisplay, f.mode.vdisplay), DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT, 0x1234n);
+      expect(dev.getPlane(f.primary.id).fbId).toBe(fb);
+      let events = dev.readEvents();
+      for (let i = 0; i < 50 && events.length === 0; i++) {
+        await be.vblank();
+        events = dev.readEvents();
+      }
+      expect(events).toHaveLength(1);
+      expect(events[0].userData).toBe(0x1234n);
+      expect(events[0].crtcId).toBe(f.crtc.id);
+      await be.vblank();
+      expect(dev.readEvents()).toEqual([]);
+    });
+
+    test('closing the file removes its fbs and disables the planes that showed them', () => {
+      const f = fixture(dev);
+      const other = be.open();
+      const { fb } = f.makeFb();
+      dev.atomic(f.planeProps(f.primary, fb, f.mode.hdisplay, f.mode.vdisplay), DRM_MODE_ATOMIC.ALLOW_MODESET);
+      dev.close();
+      const p = other.getPlane(f.primary.id);
+      expect(p.fbId).not.toBe(fb);
+      expect(errOf(() => other.getFb2(fb)).code).toBe('ENOENT');
+      other.close();
+      dev = be.open();
+    });
+
+    test('property blobs round-trip; only the creator may destroy one', () => {
+      const id = dev.createPropBlob(Buffer.from('directflip'));
+      expect(dev.getPropBlob(id).toString()).toBe('directflip');
+      const other = be.open();
+      expect(errOf(() => other.destroyPropBlob(id)).code).toBe('EPERM');
+      other.close();
+      dev.destroyPropBlob(id);
+      expect(errOf(() => dev.getPropBlob(id)).code).toBe('ENOENT');
+    });
+
+    test('ADDFB2 refuses a pitch too small for the width', () => {
+      const d = dev.createDumb(64, 64, 32);
+      const e = errOf(() => dev.addFb2({ width: 64, height: 64, pixelFormat: DRM_FORMAT.XRGB8888, flags: 0, handles: [d.handle], pitches: [64], offsets: [0], modifiers: [0n] }));
+      expect(e.code).toBe('EINVAL');
+      expect(e.syscall).toBe('DRM_IOCTL_MODE_ADDFB2');
+    });
+
+    test('RMFB of an fb this file did not create is ENOENT', () => {
+      const f = fixture(dev);
+      expect(errOf(() => dev.rmFb(f.crtc.fbId || 0x7ffffff0)).code).toBe('ENOENT');
+    });
+
+    test('a dumb buffer maps, and what is written is what the fb holds', () => {
+      const d = dev.createDumb(16, 16, 32);
+      const map = dev.mmap(dev.mapDumb(d.handle), d.size);
+      map.fill(0x5a);
+      expect(map.length).toBe(d.size);
+      dev.destroyDumb(d.handle);
+      expect(errOf(() => dev.destroyDumb(d.handle)).code).toBe('EINVAL');
+    });
+
+    test('OBJ_GETPROPERTIES hides atomic properties from non-atomic clients', () => {
+      dev.setClientCap(DRM_CLIENT_CAP.UNIVERSAL_PLANES, 1);
+      const plane = dev.getPlaneResources()[0];
+      const legacy = dev.objGetProperties(plane, DRM_MODE_OBJECT.PLANE).props.map((p) => dev.getProperty(p).name);
+      dev.setClientCap(DRM_CLIENT_CAP.ATOMIC, 1);
+      const atomic = dev.objGetProperties(plane, DRM_MODE_OBJECT.PLANE).props.map((p) => dev.getProperty(p).name);
+      expect(legacy).not.toContain('FB_ID');
+      expect(atomic).toEqual(expect.arrayContaining(['FB_ID', 'CRTC_ID', 'SRC_X', 'CRTC_W', 'type']));
+    });
+
+    test('a closed device answers EBADF', () => {
+      dev.close();
+      expect(errOf(() => dev.version()).code).toBe('EBADF');
+      dev = be.open();
+    });
+  });
+}
