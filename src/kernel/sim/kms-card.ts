@@ -60,6 +60,7 @@ export class SimCard {
   private readonly failures = new Map<string, string[]>();
   private readonly bootState: PropState;
   private nextFd = 200000;
+  private lessees = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly hotplugListeners: ((connector: string, connected: boolean) => void)[] = [];
 
@@ -162,6 +163,31 @@ export class SimCard {
   /** Test control: another process takes the master role (e.g. a compositor starting). */
   revokeMaster(): void {
     this.master = null;
+  }
+
+  /**
+   * Test control: the file with this fd loses master as if it had called DROP_MASTER (a VT switch
+   * or logind revoking it). Throws when that fd is not the master, so a test cannot silently miss.
+   */
+  dropMasterOf(fd: number): void {
+    if (this.master?.fd !== fd) throw new Error(`sim: fd ${fd} is not the DRM master`);
+    this.master = null;
+  }
+
+  nextLesseeId(): number {
+    return ++this.lessees;
+  }
+
+  /** Framebuffers alive on the card, kernel-owned ones (fbcon, GVT-g) included. */
+  get fbCount(): number {
+    return this.fbs.size;
+  }
+
+  /** GEM handles held by all open files. */
+  get gemHandleCount(): number {
+    let n = 0;
+    for (const f of this.files) n += f.gemCount;
+    return n;
   }
 
   hasPendingFlip(crtcId: number): boolean {

@@ -15,6 +15,10 @@ import { cloneState, OBJECT_TYPE } from './kms-objects';
 import type { SimObject } from './kms-objects';
 import { renderWriteback } from './render';
 
+/** linux/drm.h numbers drm_getcap() answers that the layers above do not name. */
+const DRM_CAP_VBLANK_HIGH_CRTC = 0x2;
+const DRM_CAP_TIMESTAMP_MONOTONIC = 0x6;
+
 const ATOMIC_FLAGS = DRM_MODE_ATOMIC.PAGE_FLIP_EVENT | DRM_MODE_ATOMIC.PAGE_FLIP_ASYNC | DRM_MODE_ATOMIC.TEST_ONLY | DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.ALLOW_MODESET;
 
 interface Gem {
@@ -82,6 +86,8 @@ export class SimKmsFile implements KmsDevice {
     const caps: Record<number, number> = {
       [DRM_CAP.DUMB_BUFFER]: c.dumbBuffer, [DRM_CAP.PRIME]: c.prime, [DRM_CAP.CURSOR_WIDTH]: c.cursorWidth,
       [DRM_CAP.CURSOR_HEIGHT]: c.cursorHeight, [DRM_CAP.ADDFB2_MODIFIERS]: c.addfb2Modifiers ? 1 : 0, [DRM_CAP.CRTC_IN_VBLANK_EVENT]: 1,
+      // drm_getcap() answers these for every KMS driver: vblank on any CRTC, CLOCK_MONOTONIC stamps.
+      [DRM_CAP_VBLANK_HIGH_CRTC]: 1, [DRM_CAP_TIMESTAMP_MONOTONIC]: 1,
     };
     if (caps[cap] === undefined) this.fail('EINVAL', 'DRM_IOCTL_GET_CAP', `unknown cap ${cap}`);
     return BigInt(caps[cap]);
@@ -89,8 +95,10 @@ export class SimKmsFile implements KmsDevice {
 
   setClientCap(cap: number, value: number): void {
     this.enter('DRM_IOCTL_SET_CLIENT_CAP');
-    if (value !== 0 && value !== 1) this.fail('EINVAL', 'DRM_IOCTL_SET_CLIENT_CAP', `value ${value}`);
-    const on = value === 1;
+    // drm_setclientcap(): ATOMIC takes 0..2, the others 0..1; anything larger is EINVAL.
+    const max = cap === DRM_CLIENT_CAP.ATOMIC ? 2 : 1;
+    if (!Number.isInteger(value) || value < 0 || value > max) this.fail('EINVAL', 'DRM_IOCTL_SET_CLIENT_CAP', `value ${value}`);
+    const on = value !== 0;
     switch (cap) {
       case DRM_CLIENT_CAP.STEREO_3D:
       case DRM_CLIENT_CAP.ASPECT_RATIO:
@@ -99,8 +107,9 @@ export class SimKmsFile implements KmsDevice {
         this.universalPlanes = on;
         return;
       case DRM_CLIENT_CAP.ATOMIC:
+        // file_priv->atomic = file_priv->universal_planes = req->value: clearing ATOMIC clears both.
         this.atomicCap = on;
-        if (on) this.universalPlanes = true;
+        this.universalPlanes = on;
         return;
       case DRM_CLIENT_CAP.WRITEBACK_CONNECTORS:
         // drm_setclientcap(): writeback connectors need the atomic cap first.
@@ -230,7 +239,9 @@ export class SimKmsFile implements KmsDevice {
     const I = 'DRM_IOCTL_MODE_ATOMIC';
     this.enter(I);
     this.requireMaster(I);
-    if (!this.atomicCap) this.fail('EOPNOTSUPP', I, 'client did not set DRM_CLIENT_CAP_ATOMIC');
+    // drm_mode_atomic_ioctl(): EOPNOTSUPP only when the *driver* lacks DRIVER_ATOMIC; a client that
+    // did not set DRM_CLIENT_CAP_ATOMIC gets EINVAL ("commit failed: atomic cap not enabled").
+    if (!this.atomicCap) this.fail('EINVAL', I, 'atomic cap not enabled (DRM_CLIENT_CAP_ATOMIC)');
     if (flags & ~ATOMIC_FLAGS) this.fail('EINVAL', I, `unknown flags 0x${flags.toString(16)}`);
     if (flags & DRM_MODE_ATOMIC.TEST_ONLY && flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT) this.fail('EINVAL', I, 'TEST_ONLY with PAGE_FLIP_EVENT');
     if (flags & DRM_MODE_ATOMIC.PAGE_FLIP_ASYNC) this.fail('EINVAL', I, 'async flips are not supported with atomic');
@@ -425,7 +436,9 @@ export class SimKmsFile implements KmsDevice {
   mapDumb(handle: number): bigint {
     this.enter('DRM_IOCTL_MODE_MAP_DUMB');
     const g = this.gems.get(handle);
-    if (!g || !g.dumb) this.fail('ENOENT', 'DRM_IOCTL_MODE_MAP_DUMB', `no dumb buffer ${handle}`);
+    // drm_gem_dumb_map_offset(): an unknown handle is ENOENT; an imported (PRIME) object is EINVAL.
+    if (!g) this.fail('ENOENT', 'DRM_IOCTL_MODE_MAP_DUMB', `no GEM handle ${handle}`);
+    if (!g.dumb) this.fail('EINVAL', 'DRM_IOCTL_MODE_MAP_DUMB', `GEM handle ${handle} is an imported buffer`);
     const offset = BigInt(handle) << 32n;
     this.mapOffsets.set(offset, handle);
     return offset;
@@ -441,9 +454,8 @@ export class SimKmsFile implements KmsDevice {
 
   destroyDumb(handle: number): void {
     this.enter('DRM_IOCTL_MODE_DESTROY_DUMB');
-    const g = this.gems.get(handle);
-    if (!g || !g.dumb) this.fail('EINVAL', 'DRM_IOCTL_MODE_DESTROY_DUMB', `no dumb buffer ${handle}`);
-    this.gems.delete(handle);
+    // drm_mode_destroy_dumb() is drm_gem_handle_delete(): any handle goes, an unknown one is EINVAL.
+    if (!this.gems.delete(handle)) this.fail('EINVAL', 'DRM_IOCTL_MODE_DESTROY_DUMB', `no GEM handle ${handle}`);
   }
 
   createLease(objects: number[], _flags: number): Lease {
@@ -457,7 +469,8 @@ export class SimKmsFile implements KmsDevice {
     }
     const lessee = this.card.open();
     lessee.lease = new Set(objects);
-    return { fd: lessee.fd, lesseeId: this.card.built.nextId() };
+    // Lessee ids come from the lessor's own lessee_idr (drm_lease_create), not the mode object idr.
+    return { fd: lessee.fd, lesseeId: this.card.nextLesseeId() };
   }
 
   get gemCount(): number {

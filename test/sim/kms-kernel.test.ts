@@ -1,0 +1,73 @@
+import { DRM_CAP, DRM_CLIENT_CAP, DRM_FORMAT, DRM_MODE_ATOMIC } from '../../src/kernel/constants';
+import { newSimBuffer } from '../../src/kernel/sim/buffers';
+import { errOf } from '../contract/kms.contract';
+import { simHost, simKms } from '../helpers/sim';
+
+/**
+ * Details of the ioctl surface checked against the kernel sources (named in each test), beyond
+ * the refusals the planner meets every day.
+ */
+
+const { TEST_ONLY } = DRM_MODE_ATOMIC;
+
+test('ATOMIC without the client cap is EINVAL, not EOPNOTSUPP (drm_mode_atomic_ioctl)', () => {
+  const host = simHost('gvt-skylake');
+  const dev = host.openKms('/dev/dri/card0');
+  const e = errOf(() => dev.atomic([], TEST_ONLY));
+  expect([e.code, e.syscall]).toEqual(['EINVAL', 'DRM_IOCTL_MODE_ATOMIC']);
+});
+
+test('client caps take the values drm_setclientcap() takes; clearing ATOMIC clears universal planes', () => {
+  const host = simHost('gvt-skylake');
+  const dev = host.openKms('/dev/dri/card0');
+  const legacy = dev.getPlaneResources().length;
+  expect(errOf(() => dev.setClientCap(DRM_CLIENT_CAP.UNIVERSAL_PLANES, 2)).code).toBe('EINVAL');
+  expect(errOf(() => dev.setClientCap(DRM_CLIENT_CAP.ATOMIC, 3)).code).toBe('EINVAL');
+  expect(errOf(() => dev.setClientCap(DRM_CLIENT_CAP.WRITEBACK_CONNECTORS, 1)).code).toBe('EINVAL');
+  dev.setClientCap(DRM_CLIENT_CAP.ATOMIC, 2);
+  expect(dev.getPlaneResources()).toHaveLength(15);
+  dev.setClientCap(DRM_CLIENT_CAP.ATOMIC, 0);
+  expect(dev.getPlaneResources()).toHaveLength(legacy);
+  expect(legacy).toBe(9);
+});
+
+test('GET_CAP answers the caps every KMS driver has and EINVAL for unknown ones', () => {
+  const { dev } = simKms('vkms');
+  expect(dev.getCap(0x6)).toBe(1n); // DRM_CAP_TIMESTAMP_MONOTONIC
+  expect(dev.getCap(DRM_CAP.CRTC_IN_VBLANK_EVENT)).toBe(1n);
+  expect(errOf(() => dev.getCap(0x7f)).code).toBe('EINVAL');
+});
+
+test('MAP_DUMB: unknown handle ENOENT, imported buffer EINVAL; DESTROY_DUMB of an unknown handle EINVAL', () => {
+  const { dev, host } = simKms('vkms');
+  expect(errOf(() => dev.mapDumb(999)).code).toBe('ENOENT');
+  const buf = newSimBuffer({ width: 64, height: 64, stride: 256, format: DRM_FORMAT.XRGB8888, modifier: 0n });
+  const handle = dev.primeFdToHandle(host.dmabufs.export(buf));
+  expect(errOf(() => dev.mapDumb(handle)).code).toBe('EINVAL');
+  expect(errOf(() => dev.destroyDumb(999)).code).toBe('EINVAL');
+});
+
+test('lessee ids come from their own counter and do not use up mode object ids', () => {
+  const { dev, f } = simKms('gvt-skylake');
+  const a = f.makeFb(64, 64).fb;
+  const lease = dev.createLease([f.crtc.id, f.conn.id, f.primary.id], 0);
+  const b = f.makeFb(64, 64).fb;
+  expect(lease.lesseeId).toBe(1);
+  expect(b).toBe(a + 1);
+});
+
+test('dropMasterOf revokes master: the next ATOMIC is EACCES; counters follow fbs and GEM handles', () => {
+  const { dev, f, host } = simKms('gvt-skylake');
+  const fbs = host.card.fbCount;
+  const gems = host.card.gemHandleCount;
+  f.makeFb(64, 64);
+  expect(host.card.fbCount).toBe(fbs + 1);
+  expect(host.card.gemHandleCount).toBe(gems + 1);
+  expect(() => host.card.dropMasterOf(dev.fd + 1)).toThrow();
+  host.card.dropMasterOf(dev.fd);
+  expect(errOf(() => dev.atomic([], TEST_ONLY)).code).toBe('EACCES');
+  dev.setMaster();
+  dev.close();
+  expect(host.card.fbCount).toBe(fbs);
+  expect(host.card.gemHandleCount).toBe(0);
+});
