@@ -61,6 +61,10 @@ export function checkAtomic(ctx: AtomicContext, old: PropState, next: PropState,
     if (modeChanged || activeChanged || before !== after) modesetCrtcs.add(crtc.id);
     if (active && !enable) refuse('EINVAL', `[CRTC:${crtc.id}] active without enabled (no MODE_ID)`);
     if (enable !== (after !== '')) refuse('EINVAL', `[CRTC:${crtc.id}] enabled/connectors mismatch`);
+    // Every encoder here clones only itself, so two displays on one CRTC is i915's "rejecting
+    // invalid cloning configuration" (EINVAL). A writeback connector rides along with its display.
+    const displays = connectorsOf(next, crtc).filter((c) => !c.writeback);
+    if (displays.length > 1) refuse('EINVAL', `[CRTC:${crtc.id}] rejecting invalid cloning configuration: ${displays.map((c) => c.name).join(' + ')}`);
     if (flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT && !active && get(old, crtc.id, 'ACTIVE') !== 1n) {
       refuse('EINVAL', `[CRTC:${crtc.id}] requesting event but off`);
     }
@@ -88,6 +92,8 @@ export function checkAtomic(ctx: AtomicContext, old: PropState, next: PropState,
 
 function checkWriteback(ctx: AtomicContext, s: PropState, conn: SimConnector, crtc: SimCrtc | undefined): void {
   const fbId = Number(get(s, conn.id, 'WRITEBACK_FB_ID'));
+  // drm_atomic_connector_check(): an out-fence needs a writeback job.
+  if (!fbId && get(s, conn.id, 'WRITEBACK_OUT_FENCE_PTR')) refuse('EINVAL', `[CONNECTOR:${conn.id}] requesting out-fence without framebuffer`);
   if (!fbId) return;
   if (!crtc || get(s, crtc.id, 'ACTIVE') !== 1n) refuse('EINVAL', `[CONNECTOR:${conn.id}] writeback job without an active CRTC`);
   const fb = ctx.fb(fbId)!;
@@ -135,7 +141,9 @@ function checkPlane(ctx: AtomicContext, s: PropState, p: SimPlane): void {
   if (p.fullScreen && !(visible && cx <= 0n && cy <= 0n && cx + BigInt(cw) >= BigInt(m.hdisplay) && cy + BigInt(ch) >= BigInt(m.vdisplay))) {
     refuse('EINVAL', `${tag} plane must cover entire CRTC`);
   }
-  if (p.type === 'cursor') {
+  // The driver's own cursor check (i915: intel_cursor_size_ok, i9xx_cursor_size_ok). vkms has
+  // none: its cursor takes any size, DRM_CAP_CURSOR_* is only a hint there.
+  if (p.type === 'cursor' && p.sizes) {
     if (cw > BigInt(ctx.cursorMax.width) || ch > BigInt(ctx.cursorMax.height)) refuse('EINVAL', `${tag} cursor ${cw}x${ch} larger than ${ctx.cursorMax.width}x${ctx.cursorMax.height}`);
     if (p.sizes && (cw !== ch || !p.sizes.includes(Number(cw)))) refuse('EINVAL', `${tag} cursor size ${cw}x${ch} not one of ${p.sizes.join('/')} square`);
   }

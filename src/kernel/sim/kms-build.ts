@@ -41,7 +41,7 @@ export function buildCard(p: KmsProfile): BuiltCard {
     return bid;
   };
   // The kernel creates the standard properties at mode_config init, before any object.
-  for (const n of ['EDID', 'DPMS', 'link-status', 'CRTC_ID', 'FB_ID', 'ACTIVE', 'MODE_ID', 'OUT_FENCE_PTR', 'VRR_ENABLED', 'type', 'IN_FENCE_FD', 'SRC_X', 'SRC_Y', 'SRC_W', 'SRC_H', 'CRTC_X', 'CRTC_Y', 'CRTC_W', 'CRTC_H', 'IN_FORMATS']) {
+  for (const n of ['EDID', 'DPMS', 'link-status', 'non-desktop', 'TILE', 'CRTC_ID', 'FB_ID', 'ACTIVE', 'MODE_ID', 'OUT_FENCE_PTR', 'VRR_ENABLED', 'type', 'IN_FENCE_FD', 'SRC_X', 'SRC_Y', 'SRC_W', 'SRC_H', 'CRTC_X', 'CRTC_Y', 'CRTC_W', 'CRTC_H', 'IN_FORMATS']) {
     props.standard(n);
   }
 
@@ -89,19 +89,21 @@ export function buildCard(p: KmsProfile): BuiltCard {
       modes: c.modes.map((m, i) => standardMode(m, i === 0)), writeback: c.writebackFormats ? { formats: c.writebackFormats.map(fourcc) } : null,
     };
     connectors.push(conn);
+    // __drm_connector_init(): EDID for all but Virtual and Writeback connectors, then DPMS,
+    // link-status, non-desktop, TILE and (atomic drivers) CRTC_ID, in that order.
+    if (c.type !== 'Virtual' && !conn.writeback) {
+      const edid = blob(fakeEdid(conn.name, c.mmWidth, c.mmHeight));
+      props.attach(state, conn.id, props.standard('EDID'), BigInt(edid));
+    }
+    for (const n of ['DPMS', 'link-status', 'non-desktop', 'TILE', 'CRTC_ID']) props.attach(state, conn.id, props.standard(n), 0n);
     if (conn.writeback) {
-      props.attach(state, conn.id, props.standard('CRTC_ID'), 0n);
+      // drm_writeback_connector_init() adds its three after the connector's own.
+      props.attach(state, conn.id, props.standard('WRITEBACK_OUT_FENCE_PTR'), 0n);
+      props.attach(state, conn.id, props.standard('WRITEBACK_FB_ID'), 0n);
       const wb = blob(Buffer.from(new Uint32Array(conn.writeback.formats).buffer));
       props.attach(state, conn.id, props.standard('WRITEBACK_PIXEL_FORMATS'), BigInt(wb));
-      props.attach(state, conn.id, props.standard('WRITEBACK_FB_ID'), 0n);
-      props.attach(state, conn.id, props.standard('WRITEBACK_OUT_FENCE_PTR'), 0n);
       continue;
     }
-    const edid = blob(fakeEdid(conn.name, c.mmWidth, c.mmHeight));
-    props.attach(state, conn.id, props.standard('EDID'), BigInt(edid));
-    props.attach(state, conn.id, props.standard('DPMS'), 0n);
-    props.attach(state, conn.id, props.standard('link-status'), 0n);
-    props.attach(state, conn.id, props.standard('CRTC_ID'), 0n);
     if (c.active) {
       const crtc = crtcs[c.active.crtc];
       const mode = standardMode(c.active.mode, c.modes[0] === c.active.mode);

@@ -163,7 +163,9 @@ export class SimKmsFile implements KmsDevice {
     const e = this.card.built.encoders.find((x) => x.id === id);
     if (!e) this.fail('ENOENT', 'DRM_IOCTL_MODE_GETENCODER', `no encoder ${id}`);
     const conn = this.card.built.connectors.find((c) => c.encoder === e)!;
-    return { encoderId: e.id, encoderType: e.encoderType, crtcId: Number(this.card.state.get(conn.id)!.get('CRTC_ID')), possibleCrtcs: e.possibleCrtcs, possibleClones: 0 };
+    // Each encoder clones only itself: drm_mode_config_validate() adds the encoder's own bit.
+    const possibleClones = 1 << this.card.built.encoders.indexOf(e);
+    return { encoderId: e.id, encoderType: e.encoderType, crtcId: Number(this.card.state.get(conn.id)!.get('CRTC_ID')), possibleCrtcs: e.possibleCrtcs, possibleClones };
   }
 
   getCrtc(id: number): CrtcInfo {
@@ -259,6 +261,13 @@ export class SimKmsFile implements KmsDevice {
     } else {
       card.completePending(touched.crtcs);
     }
+    // Fence properties are one-shot: they read back as 0 / -1 after the commit
+    // (drm_atomic_{crtc,plane,connector}_get_property).
+    for (const id of [...touched.crtcs, ...touched.planes, ...touched.connectors]) {
+      const v = next.get(id)!;
+      for (const k of ['OUT_FENCE_PTR', 'WRITEBACK_OUT_FENCE_PTR']) if (v.has(k)) v.set(k, 0n);
+      if (v.has('IN_FENCE_FD')) v.set('IN_FENCE_FD', BigInt.asUintN(64, -1n));
+    }
     card.state = next;
     card.counters.commits++;
     card.commitLog.push({ file: this.fd, flags, props: props.map((p) => ({ ...p })) });
@@ -292,6 +301,8 @@ export class SimKmsFile implements KmsDevice {
       const ok = p.name.endsWith('FB_ID') ? this.card.fbs.has(Number(v)) : this.card.built.crtcs.some((c) => c.id === Number(v));
       if (!ok) this.fail('EINVAL', I, `${p.name}=${v} names no such object`);
     }
+    // drm_atomic_plane_set_property(): IN_FENCE_FD must name a sync_file; the sim has none.
+    if (p.name === 'IN_FENCE_FD' && BigInt.asIntN(64, v) !== -1n) this.fail('EINVAL', I, `IN_FENCE_FD ${BigInt.asIntN(64, v)} is not a sync_file`);
     if (p.flags & DRM_MODE_PROP.BLOB && v !== 0n) {
       const b = this.card.blobs.get(Number(v));
       if (!b) this.fail('EINVAL', I, `${p.name}=${v} names no blob`);

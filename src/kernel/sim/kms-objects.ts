@@ -102,6 +102,8 @@ export class PropertyTable {
       DPMS: () => this.create('DPMS', DRM_MODE_PROP.ENUM, [0n, 1n, 2n, 3n], [
         { name: 'On', value: 0n }, { name: 'Standby', value: 1n }, { name: 'Suspend', value: 2n }, { name: 'Off', value: 3n },
       ]),
+      'non-desktop': () => this.create('non-desktop', DRM_MODE_PROP.RANGE | DRM_MODE_PROP.IMMUTABLE, [0n, 1n]),
+      TILE: () => this.create('TILE', DRM_MODE_PROP.BLOB | DRM_MODE_PROP.IMMUTABLE),
       'link-status': () => this.create('link-status', DRM_MODE_PROP.ENUM, [0n, 1n], [{ name: 'Good', value: 0n }, { name: 'Bad', value: 1n }]),
       CRTC_ID: () => this.create('CRTC_ID', DRM_MODE_PROP.OBJECT | A, [BigInt(DRM_MODE_OBJECT.CRTC)]),
       FB_ID: () => this.create('FB_ID', DRM_MODE_PROP.OBJECT | A, [BigInt(DRM_MODE_OBJECT.FB)]),

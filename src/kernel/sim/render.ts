@@ -84,16 +84,38 @@ export function renderWriteback(card: SimCard, touched: Touched): void {
     const fb = card.fbs.get(Number(v.get('WRITEBACK_FB_ID')));
     if (!fb) continue;
     const pic = renderCrtc(card, Number(v.get('CRTC_ID')));
+    const store = storeFor(fourccName(fb.format));
     for (let y = 0; y < pic.height; y++) {
       for (let x = 0; x < pic.width; x++) {
         const i = (y * pic.width + x) * 4;
-        const o = y * fb.pitches[0] + x * 4;
-        fb.buffer.pixels[o] = pic.rgba[i + 2];
-        fb.buffer.pixels[o + 1] = pic.rgba[i + 1];
-        fb.buffer.pixels[o + 2] = pic.rgba[i];
-        fb.buffer.pixels[o + 3] = 255;
+        store(fb.buffer.pixels, y * fb.pitches[0], x, pic.rgba[i], pic.rgba[i + 1], pic.rgba[i + 2]);
       }
     }
     v.set('WRITEBACK_FB_ID', 0n);
+  }
+}
+
+type Store = (b: Buffer, row: number, x: number, r: number, g: number, bl: number) => void;
+
+/** Writers for vkms's writeback formats (vkms_wb_formats[] in 6.1): the picture is opaque. */
+function storeFor(name: string): Store {
+  switch (name) {
+    case 'XR24':
+    case 'AR24':
+      return (b, row, x, r, g, bl) => b.set([bl, g, r, 255], row + 4 * x);
+    case 'XR48':
+    case 'AR48':
+      // 16 bits per channel, B G R A little-endian: 8-bit value v widens to v * 257.
+      return (b, row, x, r, g, bl) => {
+        const o = row + 8 * x;
+        b.writeUInt16LE(bl * 257, o);
+        b.writeUInt16LE(g * 257, o + 2);
+        b.writeUInt16LE(r * 257, o + 4);
+        b.writeUInt16LE(0xffff, o + 6);
+      };
+    case 'RG16':
+      return (b, row, x, r, g, bl) => b.writeUInt16LE(((r >> 3) << 11) | ((g >> 2) << 5) | (bl >> 3), row + 2 * x);
+    default:
+      throw new Error(`sim: writeback to ${name} is not drawn`);
   }
 }
