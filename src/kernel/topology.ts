@@ -1,5 +1,5 @@
 import { decodeInFormats, decodeModeInfo } from './blobs';
-import { DRM_CAP, DRM_CLIENT_CAP, DRM_CONNECTOR_TYPE_NAMES, DRM_MODE_OBJECT, DRM_MODE_PROP, fourccName } from './constants';
+import { DRM_CAP, DRM_CLIENT_CAP, DRM_CONNECTOR_TYPE_NAMES, DRM_MODE_OBJECT, DRM_MODE_PROP, fourccName, modifierName } from './constants';
 import { isKernelError } from './errors';
 import type { DrmVersion, KmsDevice, ModeInfo } from './types';
 
@@ -30,6 +30,10 @@ export interface TopoConnector {
   encoders: number[];
   /** Union of the encoders' possible CRTCs, as CRTC ids. */
   possibleCrtcs: number[];
+  /** The same union as the kernel's bitmask over CRTC indices. */
+  possibleCrtcsMask: number;
+  /** The mode the connector flags DRM_MODE_TYPE_PREFERRED (the first one), else null. */
+  preferredMode: ModeInfo | null;
   crtcId: number;
   writeback: boolean;
   mmWidth: number;
@@ -42,6 +46,9 @@ export interface TopoEncoder {
   type: number;
   crtcId: number;
   possibleCrtcs: number[];
+  possibleCrtcsMask: number;
+  /** Bitmask over encoder indices of the encoders this one can share a CRTC with. */
+  possibleClones: number;
 }
 
 export interface TopoCrtc {
@@ -64,6 +71,13 @@ export interface TopoPlane {
   /** fourcc → modifiers, from IN_FORMATS; LINEAR only when the plane has no IN_FORMATS. */
   modifiers: Map<number, bigint[]>;
   zpos: { min: number; max: number; value: number; immutable: boolean } | null;
+  /**
+   * Where the plane blends on its CRTC, bottom first: the zpos value where the driver exposes one,
+   * else the plane's index in creation order (drm_plane_index), which is what drivers without zpos
+   * blend by (vkms composes its planes in plane-mask order) and what drm_atomic_normalize_zpos()
+   * falls back to.
+   */
+  stack: number;
   crtcId: number;
   fbId: number;
   src: { x: number; y: number; w: number; h: number };
@@ -73,13 +87,19 @@ export interface TopoPlane {
 
 export interface Topology {
   driver: DrmVersion;
+  /** DRM_CAP_CURSOR_WIDTH/HEIGHT: the size a cursor buffer should have (64 when not answered). */
   cursor: { width: number; height: number };
+  /** DRM_CAP_ADDFB2_MODIFIERS: ADDFB2 takes DRM_MODE_FB_MODIFIERS. */
+  addfb2Modifiers: boolean;
   atomic: boolean;
   connectors: TopoConnector[];
   encoders: TopoEncoder[];
   crtcs: TopoCrtc[];
   planes: TopoPlane[];
 }
+
+/** DRM_MODE_TYPE_PREFERRED in drm_mode.h. */
+const DRM_MODE_TYPE_PREFERRED = 1 << 3;
 
 const STATUS = { 1: 'connected', 2: 'disconnected', 3: 'unknown' } as const;
 
@@ -134,7 +154,7 @@ export function readTopology(dev: KmsDevice): Topology {
   };
   const encoders: TopoEncoder[] = res.encoders.map((id) => {
     const e = dev.getEncoder(id);
-    return { id, type: e.encoderType, crtcId: e.crtcId, possibleCrtcs: maskToIds(e.possibleCrtcs, res.crtcs) };
+    return { id, type: e.encoderType, crtcId: e.crtcId, possibleCrtcs: maskToIds(e.possibleCrtcs, res.crtcs), possibleCrtcsMask: e.possibleCrtcs, possibleClones: e.possibleClones };
   });
   const crtcs: TopoCrtc[] = res.crtcs.map((id, index) => {
     const props = readProps(dev, id, DRM_MODE_OBJECT.CRTC);
@@ -148,16 +168,17 @@ export function readTopology(dev: KmsDevice): Topology {
     const c = dev.getConnector(id);
     const props = readProps(dev, id, DRM_MODE_OBJECT.CONNECTOR);
     const type = DRM_CONNECTOR_TYPE_NAMES[c.connectorType] ?? 'Unknown';
-    const possible = new Set(c.encoders.flatMap((e) => encoders.find((x) => x.id === e)?.possibleCrtcs ?? []));
+    const mask = c.encoders.reduce((m, e) => m | (encoders.find((x) => x.id === e)?.possibleCrtcsMask ?? 0), 0);
     const enc = encoders.find((e) => e.id === c.encoderId);
     return {
       id, name: `${type}-${c.connectorTypeId}`, type, status: STATUS[c.connection as 1 | 2 | 3] ?? 'unknown', modes: c.modes,
-      encoders: c.encoders, possibleCrtcs: res.crtcs.filter((x) => possible.has(x)),
+      preferredMode: c.modes.find((m) => m.type & DRM_MODE_TYPE_PREFERRED) ?? null,
+      encoders: c.encoders, possibleCrtcs: maskToIds(mask, res.crtcs), possibleCrtcsMask: mask,
       crtcId: props.CRTC_ID ? num(props, 'CRTC_ID') : enc?.crtcId ?? 0, writeback: type === 'Writeback',
       mmWidth: c.mmWidth, mmHeight: c.mmHeight, props,
     };
   });
-  const planes: TopoPlane[] = dev.getPlaneResources().map((id) => {
+  const planes: TopoPlane[] = dev.getPlaneResources().map((id, index) => {
     const p = dev.getPlane(id);
     const props = readProps(dev, id, DRM_MODE_OBJECT.PLANE);
     const typeEnum = props.type?.enums?.find((e) => e.value === props.type.value)?.name.toLowerCase();
@@ -168,6 +189,7 @@ export function readTopology(dev: KmsDevice): Topology {
       id, type: (typeEnum ?? 'overlay') as TopoPlane['type'], possibleCrtcs: maskToIds(p.possibleCrtcs, res.crtcs), possibleCrtcsMask: p.possibleCrtcs,
       formats: p.formats, modifiers,
       zpos: z ? { min: Number(z.range![0]), max: Number(z.range![1]), value: Number(z.value), immutable: z.immutable } : null,
+      stack: z ? Number(z.value) : index,
       crtcId: props.CRTC_ID ? num(props, 'CRTC_ID') : p.crtcId, fbId: props.FB_ID ? num(props, 'FB_ID') : p.fbId,
       src: { x: num(props, 'SRC_X') / 65536, y: num(props, 'SRC_Y') / 65536, w: num(props, 'SRC_W') / 65536, h: num(props, 'SRC_H') / 65536 },
       dst: { x: num(props, 'CRTC_X'), y: num(props, 'CRTC_Y'), w: num(props, 'CRTC_W'), h: num(props, 'CRTC_H') },
@@ -175,7 +197,8 @@ export function readTopology(dev: KmsDevice): Topology {
     };
   });
   return {
-    driver: dev.version(), cursor: { width: cap(DRM_CAP.CURSOR_WIDTH, 64), height: cap(DRM_CAP.CURSOR_HEIGHT, 64) }, atomic,
+    driver: dev.version(), cursor: { width: cap(DRM_CAP.CURSOR_WIDTH, 64), height: cap(DRM_CAP.CURSOR_HEIGHT, 64) },
+    addfb2Modifiers: cap(DRM_CAP.ADDFB2_MODIFIERS, 0) === 1, atomic,
     connectors, encoders, crtcs, planes,
   };
 }
@@ -206,4 +229,24 @@ export function planeLabel(t: Topology, p: TopoPlane): string {
 
 export function formatLabel(f: number): string {
   return fourccName(f).trim();
+}
+
+/** Whether the plane's IN_FORMATS lists `format` with `modifier`. */
+export function planeSupports(p: TopoPlane, format: number, modifier: bigint): boolean {
+  return (p.modifiers.get(format) ?? []).includes(modifier);
+}
+
+/**
+ * The topology as plain JSON: Maps become `{ "XR24": ["LINEAR", ...] }` objects keyed by fourcc
+ * name and bigints become decimal strings, so `JSON.stringify(topologyToJSON(t))` loses nothing
+ * a reader needs (property values stay exact).
+ */
+export function topologyToJSON(t: Topology): unknown {
+  return JSON.parse(
+    JSON.stringify(t, (_k, v: unknown) => {
+      if (typeof v === 'bigint') return v.toString();
+      if (v instanceof Map) return Object.fromEntries([...v].map(([f, mods]: [number, bigint[]]) => [formatLabel(f), mods.map(modifierName)]));
+      return v;
+    }),
+  );
 }
