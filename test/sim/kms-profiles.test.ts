@@ -130,3 +130,26 @@ test('writeback into an RGB565 fb stores the CRTC picture as 5:6:5', () => {
 function fourcc16(name: string): number {
   return (name.charCodeAt(0) | (name.charCodeAt(1) << 8) | (name.charCodeAt(2) << 16) | (name.charCodeAt(3) << 24)) >>> 0;
 }
+
+test('i915 gen9 shares two plane scalers on pipes A and B: a third scaled sprite is EINVAL', () => {
+  const { dev, f } = simKms('gvt-skylake');
+  const sprites = f.t.planes.filter((p) => p.type === 'overlay' && p.possibleCrtcs.includes(f.crtc.id));
+  const { fb } = f.makeFb(320, 240);
+  const scaled = (plane: (typeof sprites)[number], x: number) => f.planeProps(plane, fb, 320, 240, x, 0).map((p) =>
+    p.propId === plane.props.CRTC_W.id ? { ...p, value: 640n } : p.propId === plane.props.CRTC_H.id ? { ...p, value: 480n } : p);
+  expect(() => dev.atomic([...scaled(sprites[0], 0), ...scaled(sprites[1], 640)], TEST_ONLY)).not.toThrow();
+  const e = errOf(() => dev.atomic([...scaled(sprites[0], 0), ...scaled(sprites[1], 640), ...scaled(sprites[2], 1280)], TEST_ONLY));
+  expect(e.code).toBe('EINVAL');
+  expect(e.message).toMatch(/scaling requests 3 > 2/);
+  // Unscaled, all three sprites fit.
+  expect(() => dev.atomic([...f.planeProps(sprites[0], fb, 320, 240), ...f.planeProps(sprites[1], fb, 320, 240, 400), ...f.planeProps(sprites[2], fb, 320, 240, 800)], TEST_ONLY)).not.toThrow();
+});
+
+test('a MODE_ID blob whose timings are not a mode is EINVAL (drm_mode_validate_basic)', () => {
+  const { dev, f } = simKms('vkms');
+  const bad = { ...f.mode, hsyncStart: f.mode.hdisplay - 1 };
+  const blob = dev.createPropBlob(encodeModeInfo(bad));
+  const e = errOf(() => dev.atomic([{ objectId: f.crtc.id, propId: f.crtc.props.MODE_ID.id, value: BigInt(blob) }], TEST_ONLY | ALLOW_MODESET));
+  expect(e.code).toBe('EINVAL');
+  expect(e.message).toMatch(/horizontal/);
+});

@@ -1,6 +1,7 @@
 import { decodeModeInfo } from '../blobs';
 import { DRM_MODE_ATOMIC } from '../constants';
 import { kernelError } from '../errors';
+import { formatInfo } from '../formats';
 import type { PropState, SimConnector, SimCrtc, SimPlane } from './kms-objects';
 
 /**
@@ -24,6 +25,8 @@ export interface AtomicContext {
   fb(id: number): SimFb | undefined;
   blob(id: number): Buffer | undefined;
   cursorMax: { width: number; height: number };
+  /** Shared plane scalers per CRTC index, when the driver has such a pool. */
+  scalers?: number[];
 }
 
 export interface Touched {
@@ -88,6 +91,24 @@ export function checkAtomic(ctx: AtomicContext, old: PropState, next: PropState,
     return touched.planes.has(p.id) || modesetCrtcs.has(crtcId) || touched.crtcs.has(crtcId);
   });
   for (const p of planes) checkPlane(ctx, next, p);
+  if (ctx.scalers) checkScalers(ctx, next, new Set(planes.map((p) => Number(get(next, p.id, 'CRTC_ID')))));
+}
+
+/**
+ * i915's intel_atomic_setup_scalers(): every plane that scales, and every planar YUV plane,
+ * takes one of the CRTC's scalers; more requests than scalers is EINVAL.
+ */
+function checkScalers(ctx: AtomicContext, s: PropState, crtcIds: Set<number>): void {
+  for (const crtc of ctx.crtcs.filter((c) => crtcIds.has(c.id))) {
+    const users = ctx.planes.filter((p) => {
+      if (Number(get(s, p.id, 'CRTC_ID')) !== crtc.id) return false;
+      const fb = ctx.fb(Number(get(s, p.id, 'FB_ID')));
+      const scaled = get(s, p.id, 'SRC_W') !== get(s, p.id, 'CRTC_W') << 16n || get(s, p.id, 'SRC_H') !== get(s, p.id, 'CRTC_H') << 16n;
+      return scaled || (fb !== undefined && (formatInfo(fb.format)?.cpp.length ?? 1) > 1);
+    });
+    const have = ctx.scalers![crtc.index] ?? 0;
+    if (users.length > have) refuse('EINVAL', `[CRTC:${crtc.id}] too many scaling requests ${users.length} > ${have} (planes ${users.map((p) => p.id).join(', ')})`);
+  }
 }
 
 function checkWriteback(ctx: AtomicContext, s: PropState, conn: SimConnector, crtc: SimCrtc | undefined): void {

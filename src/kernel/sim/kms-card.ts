@@ -131,6 +131,7 @@ export class SimCard {
       fb: (id) => this.fbs.get(id),
       blob: (id) => this.blobs.get(id)?.data,
       cursorMax: { width: this.profile.caps.cursorWidth, height: this.profile.caps.cursorHeight },
+      scalers: this.profile.scalersPerCrtc,
     };
   }
 

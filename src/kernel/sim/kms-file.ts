@@ -13,6 +13,7 @@ import type { Touched } from './kms-atomic';
 import type { SimCard } from './kms-card';
 import { cloneState, OBJECT_TYPE } from './kms-objects';
 import type { SimObject } from './kms-objects';
+import { invalidModeReason } from './modes';
 import { renderWriteback } from './render';
 
 /** linux/drm.h numbers drm_getcap() answers that the layers above do not name. */
@@ -307,6 +308,8 @@ export class SimKmsFile implements KmsDevice {
       const b = this.card.blobs.get(Number(v));
       if (!b) this.fail('EINVAL', I, `${p.name}=${v} names no blob`);
       if (p.name === 'MODE_ID' && b.data.length !== MODEINFO_SIZE) this.fail('EINVAL', I, `MODE_ID blob is ${b.data.length} bytes`);
+      const bad = p.name === 'MODE_ID' ? invalidModeReason(decodeModeInfo(b.data)) : null;
+      if (bad) this.fail('EINVAL', I, `MODE_ID blob ${v}: ${bad}`);
     }
     const vals = next.get(o.id)!;
     if (o.kind === 'plane' || (o.kind === 'connector' && p.name === 'CRTC_ID')) {

@@ -44,6 +44,11 @@ export interface KmsProfile {
   caps: { cursorWidth: number; cursorHeight: number; addfb2Modifiers: boolean; prime: number; dumbBuffer: number };
   limits: { minWidth: number; maxWidth: number; minHeight: number; maxHeight: number };
   crtcs: number;
+  /**
+   * Plane scalers per CRTC index, shared by every plane on it that scales or is planar YUV
+   * (i915 gen9: 2, 2, 1; intel_atomic_setup_scalers refuses more). Absent: no shared limit.
+   */
+  scalersPerCrtc?: number[];
   connectors: ConnectorProfile[];
   /** Planes created for every CRTC, in order (ids follow the kernel's creation order). */
   planesPerCrtc: PlaneTemplate[];

@@ -42,3 +42,14 @@ export function standardMode(name: string, preferred = false): ModeInfo {
     name: `${h[0]}x${v[0]}`,
   };
 }
+
+/**
+ * drm_mode_validate_basic(), which drm_mode_convert_umode() runs on every MODE_ID blob: a
+ * reason when the timings cannot be a mode, else null.
+ */
+export function invalidModeReason(m: ModeInfo): string | null {
+  if (m.clock === 0) return 'clock is 0';
+  if (m.hdisplay === 0 || m.hsyncStart < m.hdisplay || m.hsyncEnd < m.hsyncStart || m.htotal < m.hsyncEnd) return 'illegal horizontal timings';
+  if (m.vdisplay === 0 || m.vsyncStart < m.vdisplay || m.vsyncEnd < m.vsyncStart || m.vtotal < m.vsyncEnd) return 'illegal vertical timings';
+  return null;
+}
