@@ -1,4 +1,4 @@
-import { DRM_CAP, DRM_CLIENT_CAP, DRM_FORMAT, DRM_MODE_ATOMIC } from '../../src/kernel/constants';
+import { DRM_CAP, DRM_CLIENT_CAP, DRM_FORMAT, DRM_FORMAT_MOD, DRM_MODE_ATOMIC } from '../../src/kernel/constants';
 import { newSimBuffer } from '../../src/kernel/sim/buffers';
 import { errOf } from '../contract/kms.contract';
 import { simHost, simKms } from '../helpers/sim';
@@ -70,4 +70,41 @@ test('dropMasterOf revokes master: the next ATOMIC is EACCES; counters follow fb
   dev.close();
   expect(host.card.fbCount).toBe(fbs);
   expect(host.card.gemHandleCount).toBe(0);
+});
+
+test('ADDFB2 checks as framebuffer_check() does, and GEM lookups come last (ENOENT)', () => {
+  const { dev } = simKms('gvt-skylake');
+  const d = dev.createDumb(64, 64, 32);
+  const base = { width: 64, height: 64, pixelFormat: DRM_FORMAT.XRGB8888, flags: 0, handles: [d.handle], pitches: [d.pitch], offsets: [0], modifiers: [0n] };
+  expect(dev.addFb2({ ...base, flags: 1 })).toBeGreaterThan(0); // DRM_MODE_FB_INTERLACED is accepted
+  expect(errOf(() => dev.addFb2({ ...base, flags: 4 })).code).toBe('EINVAL');
+  expect(errOf(() => dev.addFb2({ ...base, handles: [d.handle, d.handle], pitches: [d.pitch, d.pitch], offsets: [0, 0] })).code).toBe('EINVAL');
+  expect(errOf(() => dev.addFb2({ ...base, modifiers: [DRM_FORMAT_MOD.I915_X_TILED] })).code).toBe('EINVAL');
+  expect(errOf(() => dev.addFb2({ ...base, handles: [77] })).code).toBe('ENOENT');
+  expect(errOf(() => dev.addFb2({ ...base, height: 65 })).code).toBe('EINVAL');
+  expect(errOf(() => dev.addFb2({ ...base, pixelFormat: 0x20202020 })).code).toBe('EINVAL');
+});
+
+test('CREATE_DUMB: i915 pads the pitch to 64 bytes, vkms (shmem) does not; sizes are page aligned', () => {
+  const g = simKms('gvt-skylake').dev.createDumb(100, 10, 32);
+  expect([g.pitch, g.size]).toEqual([448, 8192]);
+  const v = simKms('vkms').dev.createDumb(100, 10, 32);
+  expect([v.pitch, v.size]).toEqual([400, 4096]);
+});
+
+test('CREATE_LEASE refuses as fill_object_idr() does: ENOENT, EINVAL for an encoder or bad flags, EBUSY when leased', () => {
+  const { dev, f, host } = simKms('gvt-skylake');
+  const objs = [f.crtc.id, f.conn.id, f.primary.id];
+  expect(errOf(() => dev.createLease([0x7ffffff0], 0)).code).toBe('ENOENT');
+  expect(errOf(() => dev.createLease([f.t.encoders[0].id], 0)).code).toBe('EINVAL');
+  expect(errOf(() => dev.createLease(objs, 0x1)).code).toBe('EINVAL');
+  const lease = dev.createLease(objs, 0o2000000);
+  expect(errOf(() => dev.createLease([f.primary.id], 0)).code).toBe('EBUSY');
+  const lessee = [...host.card.files].find((x) => x.fd === lease.fd)!;
+  lessee.setClientCap(DRM_CLIENT_CAP.ATOMIC, 1);
+  const other = f.t.planes.find((p) => p.type === 'overlay' && p.possibleCrtcs.includes(f.crtc.id))!;
+  expect(errOf(() => lessee.atomic([{ objectId: other.id, propId: other.props.FB_ID.id, value: 0n }], TEST_ONLY)).code).toBe('ENOENT');
+  expect(() => lessee.atomic([{ objectId: f.primary.id, propId: f.primary.props.FB_ID.id, value: BigInt(f.primary.fbId) }], TEST_ONLY)).not.toThrow();
+  const stranger = host.openKms('/dev/dri/card0');
+  expect(errOf(() => stranger.createLease([f.t.crtcs[2].id], 0)).code).toBe('EACCES');
 });

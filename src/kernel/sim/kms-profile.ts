@@ -41,7 +41,15 @@ export interface KmsProfile {
   devPath: string;
   /** PCI address of the GPU, for /dev/dri/by-path and the mdev parent. */
   pciAddress: string;
-  caps: { cursorWidth: number; cursorHeight: number; addfb2Modifiers: boolean; prime: number; dumbBuffer: number };
+  caps: {
+    cursorWidth: number;
+    cursorHeight: number;
+    addfb2Modifiers: boolean;
+    prime: number;
+    dumbBuffer: number;
+    /** CREATE_DUMB pitch alignment in bytes: i915 64 (the default), shmem drivers such as vkms 1. */
+    dumbPitchAlign?: number;
+  };
   limits: { minWidth: number; maxWidth: number; minHeight: number; maxHeight: number };
   crtcs: number;
   /**

@@ -1,0 +1,101 @@
+import { decodeModeInfo, MODEINFO_SIZE } from '../blobs';
+import { DRM_MODE_ATOMIC, DRM_MODE_PROP } from '../constants';
+import type { AtomicProp } from '../types';
+import { checkAtomic } from './kms-atomic';
+import type { Touched } from './kms-atomic';
+import type { SimKmsFile } from './kms-file';
+import { cloneState } from './kms-objects';
+import type { PropState } from './kms-objects';
+import { invalidModeReason } from './modes';
+import { renderWriteback } from './render';
+
+const I = 'DRM_IOCTL_MODE_ATOMIC';
+const ATOMIC_FLAGS = DRM_MODE_ATOMIC.PAGE_FLIP_EVENT | DRM_MODE_ATOMIC.PAGE_FLIP_ASYNC | DRM_MODE_ATOMIC.TEST_ONLY | DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.ALLOW_MODESET;
+
+/**
+ * DRM_IOCTL_MODE_ATOMIC after the ioctl's permission check (DRM_MASTER): drm_mode_atomic_ioctl()'s
+ * own checks, the properties applied to a copy of the state, drm_atomic_check_only(), then for a
+ * real commit the swap, the writeback job and the flip events. Anything refused leaves the card
+ * exactly as it was.
+ */
+export function atomicCommit(file: SimKmsFile, props: AtomicProp[], flags: number, userData: bigint): void {
+  // drm_mode_atomic_ioctl(): EOPNOTSUPP only when the *driver* lacks DRIVER_ATOMIC; a client that
+  // did not set DRM_CLIENT_CAP_ATOMIC gets EINVAL ("commit failed: atomic cap not enabled").
+  if (!file.atomicCap) file.fail('EINVAL', I, 'atomic cap not enabled (DRM_CLIENT_CAP_ATOMIC)');
+  if (flags & ~ATOMIC_FLAGS) file.fail('EINVAL', I, `unknown flags 0x${flags.toString(16)}`);
+  if (flags & DRM_MODE_ATOMIC.TEST_ONLY && flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT) file.fail('EINVAL', I, 'TEST_ONLY with PAGE_FLIP_EVENT');
+  if (flags & DRM_MODE_ATOMIC.PAGE_FLIP_ASYNC) file.fail('EINVAL', I, 'async flips are not supported with atomic');
+  const card = file.card;
+  const next = cloneState(card.state);
+  const touched: Touched = { crtcs: new Set(), planes: new Set(), connectors: new Set() };
+  for (const ap of props) setProp(file, next, touched, ap);
+  checkAtomic(card.atomicContext(), card.state, next, touched, flags);
+  if (flags & DRM_MODE_ATOMIC.TEST_ONLY) {
+    card.counters.testOnly++;
+    return;
+  }
+  if (flags & DRM_MODE_ATOMIC.NONBLOCK) {
+    for (const c of touched.crtcs) if (card.hasPendingFlip(c)) file.fail('EBUSY', I, `[CRTC:${c}] has a flip pending`);
+  } else {
+    card.completePending(touched.crtcs);
+  }
+  // Fence properties are one-shot: they read back as 0 / -1 after the commit
+  // (drm_atomic_{crtc,plane,connector}_get_property).
+  for (const id of [...touched.crtcs, ...touched.planes, ...touched.connectors]) {
+    const v = next.get(id)!;
+    for (const k of ['OUT_FENCE_PTR', 'WRITEBACK_OUT_FENCE_PTR']) if (v.has(k)) v.set(k, 0n);
+    if (v.has('IN_FENCE_FD')) v.set('IN_FENCE_FD', BigInt.asUintN(64, -1n));
+  }
+  card.state = next;
+  card.counters.commits++;
+  card.commitLog.push({ file: file.fd, flags, props: props.map((p) => ({ ...p })) });
+  renderWriteback(card, touched);
+  card.collectBlobs();
+  const event = !!(flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT);
+  for (const crtcId of touched.crtcs) {
+    if (flags & DRM_MODE_ATOMIC.NONBLOCK) card.addPending({ file, crtcId, userData, event });
+    else if (event) file.queueEvent(card.flipEvent(crtcId, userData));
+  }
+}
+
+/** drm_atomic_set_property() and drm_property_change_valid_get(). */
+function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: AtomicProp): void {
+  const o = file.obj(ap.objectId);
+  if (!o || o.kind === 'encoder' || (o.kind === 'connector' && o.writeback && !file.writebackCap) || (file.lease && !file.lease.has(o.id))) {
+    file.fail('ENOENT', I, `no object ${ap.objectId}`);
+  }
+  const p = file.card.built.props.propOf(o.id, ap.propId);
+  if (!p) file.fail('ENOENT', I, `object ${o.id} has no property ${ap.propId}`);
+  const v = ap.value;
+  if (p.flags & DRM_MODE_PROP.IMMUTABLE) file.fail('EINVAL', I, `${p.name} is immutable`);
+  if (p.flags & DRM_MODE_PROP.RANGE && (v < p.values[0] || v > p.values[1])) file.fail('EINVAL', I, `${p.name}=${v} out of range`);
+  if ((p.flags & DRM_MODE_PROP.EXTENDED_TYPE) === DRM_MODE_PROP.SIGNED_RANGE) {
+    const s = BigInt.asIntN(64, v);
+    if (s < p.values[0] || s > p.values[1]) file.fail('EINVAL', I, `${p.name}=${s} out of range`);
+  }
+  if (p.flags & DRM_MODE_PROP.ENUM && !p.enums.some((e) => e.value === v)) file.fail('EINVAL', I, `${p.name}=${v} is not an enum value`);
+  if ((p.flags & DRM_MODE_PROP.EXTENDED_TYPE) === DRM_MODE_PROP.OBJECT && v !== 0n) {
+    const ok = p.name.endsWith('FB_ID') ? file.card.fbs.has(Number(v)) : file.card.built.crtcs.some((c) => c.id === Number(v));
+    if (!ok) file.fail('EINVAL', I, `${p.name}=${v} names no such object`);
+  }
+  // drm_atomic_plane_set_property(): IN_FENCE_FD must name a sync_file; the sim has none.
+  if (p.name === 'IN_FENCE_FD' && BigInt.asIntN(64, v) !== -1n) file.fail('EINVAL', I, `IN_FENCE_FD ${BigInt.asIntN(64, v)} is not a sync_file`);
+  if (p.flags & DRM_MODE_PROP.BLOB && v !== 0n) {
+    const b = file.card.blobs.get(Number(v));
+    if (!b) file.fail('EINVAL', I, `${p.name}=${v} names no blob`);
+    if (p.name === 'MODE_ID' && b.data.length !== MODEINFO_SIZE) file.fail('EINVAL', I, `MODE_ID blob is ${b.data.length} bytes`);
+    const bad = p.name === 'MODE_ID' ? invalidModeReason(decodeModeInfo(b.data)) : null;
+    if (bad) file.fail('EINVAL', I, `MODE_ID blob ${v}: ${bad}`);
+  }
+  const vals = next.get(o.id)!;
+  if (o.kind === 'plane' || (o.kind === 'connector' && p.name === 'CRTC_ID')) {
+    // The old and the new CRTC both join the state, as drm_atomic_get_crtc_state() does.
+    const old = Number(vals.get('CRTC_ID'));
+    if (old) touched.crtcs.add(old);
+    if (p.name === 'CRTC_ID' && v) touched.crtcs.add(Number(v));
+  }
+  if (o.kind === 'crtc') touched.crtcs.add(o.id);
+  if (o.kind === 'plane') touched.planes.add(o.id);
+  if (o.kind === 'connector') touched.connectors.add(o.id);
+  vals.set(p.name, v);
+}
