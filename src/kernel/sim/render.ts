@@ -39,6 +39,11 @@ function pixel(fb: CardFb, x: number, y: number): [number, number, number, numbe
   }
 }
 
+/** What a monitor on the CRTC shows (the name the brief uses; same as renderCrtc). */
+export function render(card: SimCard, crtcId: number): Picture {
+  return renderCrtc(card, crtcId);
+}
+
 export function renderCrtc(card: SimCard, crtcId: number, state = card.state): Picture {
   const crtc = card.built.crtcs.find((c) => c.id === crtcId);
   if (!crtc) throw new Error(`sim: no CRTC ${crtcId}`);
@@ -67,9 +72,11 @@ export function renderCrtc(card: SimCard, crtcId: number, state = card.state): P
       for (let x = Math.max(0, cx); x < Math.min(W, cx + cw); x++) {
         const [r, g, b, a] = pixel(fb, Math.floor(sx + ((x - cx) * sw) / cw), fy);
         const o = (y * W + x) * 4;
-        out[o] = (r * a + out[o] * (255 - a)) / 255;
-        out[o + 1] = (g * a + out[o + 1] * (255 - a)) / 255;
-        out[o + 2] = (b * a + out[o + 2] * (255 - a)) / 255;
+        // The default "pixel blend mode" is Pre-multiplied (vkms: pre_mul_alpha_blend): the
+        // colour already carries its alpha, only the background is attenuated.
+        out[o] = Math.min(255, r + Math.round((out[o] * (255 - a)) / 255));
+        out[o + 1] = Math.min(255, g + Math.round((out[o + 1] * (255 - a)) / 255));
+        out[o + 2] = Math.min(255, b + Math.round((out[o + 2] * (255 - a)) / 255));
       }
     }
   }

@@ -1,0 +1,196 @@
+// The atomic commit (on the JS thread or the thread pool) and the DRM event stream.
+#include <cerrno>
+#include <drm.h>
+#include <drm_mode.h>
+#include <unistd.h>
+#include <uv.h>
+#include <vector>
+
+#include "errors.h"
+
+using namespace Napi;
+
+namespace df {
+
+// The ioctl wants properties grouped by object; JS passes flat (object, prop, value) triples.
+struct AtomicReq {
+  int fd = -1;
+  std::string path;
+  uint32_t flags = 0;
+  uint64_t userData = 0;
+  std::vector<uint32_t> objs, counts, props;
+  std::vector<uint64_t> values;
+
+  int Commit() {
+    drm_mode_atomic a{};
+    a.flags = flags;
+    a.count_objs = objs.size();
+    a.objs_ptr = Ptr(objs.data());
+    a.count_props_ptr = Ptr(counts.data());
+    a.props_ptr = Ptr(props.data());
+    a.prop_values_ptr = Ptr(values.data());
+    a.user_data = userData;
+    return Ioctl(fd, DRM_IOCTL_MODE_ATOMIC, &a) == -1 ? errno : 0;
+  }
+};
+
+static AtomicReq ReadAtomic(const CallbackInfo& info) {
+  Env env = info.Env();
+  AtomicReq r;
+  r.fd = ArgFd(info, 0);
+  r.path = ArgPath(info, 1);
+  Array objs = ArgArray(info, 2, "object ids"), props = ArgArray(info, 3, "property ids"), vals = ArgArray(info, 4, "values");
+  r.flags = ArgU32(info, 5, "flags");
+  r.userData = info.Length() > 6 && !info[6].IsUndefined() ? ArgU64(info, 6, "user data") : 0;
+  if (objs.Length() != props.Length() || objs.Length() != vals.Length()) throw TypeError::New(env, "object ids, property ids and values must have the same length");
+  std::vector<std::vector<std::pair<uint32_t, uint64_t>>> byObj;
+  for (uint32_t i = 0; i < objs.Length(); i++) {
+    Value o = objs.Get(i), p = props.Get(i), v = vals.Get(i);
+    if (!o.IsNumber() || !p.IsNumber() || !v.IsBigInt()) throw TypeError::New(env, "atomic triples must be (number, number, bigint)");
+    uint32_t obj = o.As<Number>().Uint32Value();
+    bool lossless;
+    uint64_t val = v.As<BigInt>().Uint64Value(&lossless);
+    size_t k = 0;
+    while (k < r.objs.size() && r.objs[k] != obj) k++;
+    if (k == r.objs.size()) r.objs.push_back(obj), byObj.emplace_back();
+    byObj[k].emplace_back(p.As<Number>().Uint32Value(), val);
+  }
+  for (auto& list : byObj) {
+    r.counts.push_back(list.size());
+    for (auto& [prop, val] : list) r.props.push_back(prop), r.values.push_back(val);
+  }
+  return r;
+}
+
+static Value Atomic(const CallbackInfo& info) {
+  AtomicReq r = ReadAtomic(info);
+  if (int err = r.Commit()) ThrowSys(info.Env(), err, "DRM_IOCTL_MODE_ATOMIC", r.path);
+  return info.Env().Undefined();
+}
+
+// A blocking commit waits for vblank: run it on the thread pool and settle a promise.
+class AtomicWorker : public AsyncWorker {
+ public:
+  AtomicWorker(Napi::Env env, AtomicReq req) : AsyncWorker(env), req_(std::move(req)), deferred_(Promise::Deferred::New(env)) {}
+  Promise GetPromise() { return deferred_.Promise(); }
+  void Execute() override { err_ = req_.Commit(); }
+  void OnOK() override {
+    if (!err_) return deferred_.Resolve(Env().Undefined());
+    try {
+      ThrowSys(Env(), err_, "DRM_IOCTL_MODE_ATOMIC", req_.path);
+    } catch (const Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+ private:
+  AtomicReq req_;
+  Promise::Deferred deferred_;
+  int err_ = 0;
+};
+
+static Value AtomicAsync(const CallbackInfo& info) {
+  auto* w = new AtomicWorker(info.Env(), ReadAtomic(info));
+  Promise p = w->GetPromise();
+  w->Queue();
+  return p;
+}
+
+// Reads what is pending without blocking (the fd is O_NONBLOCK): EAGAIN is "no events".
+static bool ReadEventsInto(Env env, int fd, const std::string& path, Array out) {
+  char buf[4096];
+  ssize_t n;
+  do {
+    n = read(fd, buf, sizeof buf);
+  } while (n == -1 && errno == EINTR);
+  if (n == -1) {
+    if (errno == EAGAIN) return false;
+    ThrowSys(env, errno, "read", path);
+  }
+  if (n == 0) return false;  // EOF: not a DRM fd, or nothing more will come
+  for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(drm_event)) <= n;) {
+    auto* e = reinterpret_cast<drm_event*>(buf + at);
+    if (e->length < sizeof(drm_event) || at + static_cast<ssize_t>(e->length) > n) break;
+    Object o = Object::New(env);
+    o.Set("type", e->type);
+    if ((e->type == DRM_EVENT_FLIP_COMPLETE || e->type == DRM_EVENT_VBLANK) && e->length >= sizeof(drm_event_vblank)) {
+      auto* v = reinterpret_cast<drm_event_vblank*>(e);
+      o.Set("userData", BigInt::New(env, static_cast<uint64_t>(v->user_data)));
+      o.Set("tvSec", v->tv_sec), o.Set("tvUsec", v->tv_usec), o.Set("sequence", v->sequence), o.Set("crtcId", v->crtc_id);
+    } else {
+      o.Set("userData", BigInt::New(env, static_cast<uint64_t>(0)));
+      o.Set("tvSec", 0), o.Set("tvUsec", 0), o.Set("sequence", 0), o.Set("crtcId", 0);
+    }
+    out.Set(out.Length(), o);
+    at += e->length;
+  }
+  return true;
+}
+
+static Value ReadEvents(const CallbackInfo& info) {
+  Array out = Array::New(info.Env());
+  int fd = ArgFd(info, 0);
+  std::string path = ArgPath(info, 1);
+  while (ReadEventsInto(info.Env(), fd, path, out)) {
+  }
+  return out;
+}
+
+struct Watcher {
+  uv_poll_t poll;
+  napi_env env;
+  FunctionReference cb;
+  int fd;
+  std::string path;
+  bool stopped = false;
+};
+
+static void OnReadable(uv_poll_t* handle, int status, int) {
+  auto* w = static_cast<Watcher*>(handle->data);
+  Env env(w->env);
+  HandleScope scope(env);
+  Array events = Array::New(env);
+  try {
+    if (status < 0) ThrowSys(env, -status, "poll", w->path);
+    while (ReadEventsInto(env, w->fd, w->path, events)) {
+    }
+    if (events.Length()) w->cb.MakeCallback(env.Global(), {events});
+  } catch (const Error& e) {
+    // An error from the read or the callback is the process's, as in any other callback.
+    napi_fatal_exception(w->env, e.Value());
+  }
+}
+
+static Value WatchEvents(const CallbackInfo& info) {
+  Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  std::string path = ArgPath(info, 1);
+  if (info.Length() < 3 || !info[2].IsFunction()) throw TypeError::New(env, "argument 3: callback must be a function");
+  uv_loop_t* loop;
+  napi_get_uv_event_loop(env, &loop);
+  auto* w = new Watcher{};
+  w->env = env, w->fd = fd, w->path = path, w->cb = Persistent(info[2].As<Function>());
+  w->poll.data = w;
+  if (int r = uv_poll_init(loop, &w->poll, fd)) {
+    delete w;
+    ThrowSys(env, -r, "poll", path);
+  }
+  uv_poll_start(&w->poll, UV_READABLE, OnReadable);
+  return Function::New(env, [w](const CallbackInfo& i) -> Value {
+    if (!w->stopped) {
+      w->stopped = true;
+      uv_poll_stop(&w->poll);
+      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Watcher*>(h->data); });
+    }
+    return i.Env().Undefined();
+  }, "stopWatching");
+}
+
+void InitDrmEvents(Env env, Object exports) {
+  exports.Set("drmAtomic", Function::New(env, Atomic, "drmAtomic"));
+  exports.Set("drmAtomicAsync", Function::New(env, AtomicAsync, "drmAtomicAsync"));
+  exports.Set("drmReadEvents", Function::New(env, ReadEvents, "drmReadEvents"));
+  exports.Set("drmWatchEvents", Function::New(env, WatchEvents, "drmWatchEvents"));
+}
+
+}  // namespace df
