@@ -47,13 +47,16 @@ export function paintDesktop(b: SimBuffer, label: string): void {
   const bar = new Uint32Array(b.width).fill(px(0x30, 0x30, 0x38));
   const row = new Uint32Array(b.width);
   const barH = Math.max(8, Math.floor(b.height / 20));
+  // Red follows x and green follows y: the red/blue part of every row is computed once.
+  const redBlue = new Uint32Array(b.width);
+  for (let x = 0; x < b.width; x++) redBlue[x] = px((r0 + Math.floor((x * 255) / b.width)) & 0xff, 0, b0);
   for (let y = 0; y < b.height; y++) {
     if (y < barH) {
       writeRow(b, y, bar);
       continue;
     }
-    const g = (g0 + Math.floor((y * 255) / b.height)) & 0xff;
-    for (let x = 0; x < b.width; x++) row[x] = px((r0 + Math.floor((x * 255) / b.width)) & 0xff, g, b0);
+    const g = ((g0 + Math.floor((y * 255) / b.height)) & 0xff) << 8;
+    for (let x = 0; x < b.width; x++) row[x] = (redBlue[x] | g) >>> 0;
     writeRow(b, y, row);
   }
 }

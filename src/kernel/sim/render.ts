@@ -10,33 +10,47 @@ export interface Picture {
   rgba: Buffer;
 }
 
-/** One pixel of an fb as [r, g, b, a]; formats the layers above actually scan out. */
-function pixel(fb: CardFb, x: number, y: number): [number, number, number, number] {
+/** Writes one pixel's [r, g, b, a] into `px` (a scratch array: no allocation per pixel). */
+type Decode = (o: number, px: Uint8Array) => void;
+
+/**
+ * How to read one fb's pixels, chosen once per plane. Formats the layers above actually scan out;
+ * YUV and indexed formats pass the checks but are not drawn: mid grey says so.
+ */
+function decoderFor(fb: CardFb): { cpp: number; decode: Decode } {
   const b = fb.buffer.pixels;
   const name = fourccName(fb.format);
   const cpp = name === 'RG16' ? 2 : name === 'XR48' || name === 'AR48' ? 8 : 4;
-  const o = y * fb.pitches[0] + x * cpp;
-  if (o + cpp > b.length) return [0, 0, 0, 0];
-  switch (name) {
-    case 'XR24': return [b[o + 2], b[o + 1], b[o], 255];
-    case 'AR24': return [b[o + 2], b[o + 1], b[o], b[o + 3]];
-    case 'XB24': return [b[o], b[o + 1], b[o + 2], 255];
-    case 'AB24': return [b[o], b[o + 1], b[o + 2], b[o + 3]];
-    case 'RG16': {
-      const v = b.readUInt16LE(o);
-      return [((v >> 11) & 31) * 255 / 31 | 0, ((v >> 5) & 63) * 255 / 63 | 0, (v & 31) * 255 / 31 | 0, 255];
+  const set = (px: Uint8Array, r: number, g: number, bl: number, a: number) => {
+    px[0] = r;
+    px[1] = g;
+    px[2] = bl;
+    px[3] = a;
+  };
+  const decode = ((): Decode => {
+    switch (name) {
+      case 'XR24': return (o, px) => set(px, b[o + 2], b[o + 1], b[o], 255);
+      case 'AR24': return (o, px) => set(px, b[o + 2], b[o + 1], b[o], b[o + 3]);
+      case 'XB24': return (o, px) => set(px, b[o], b[o + 1], b[o + 2], 255);
+      case 'AB24': return (o, px) => set(px, b[o], b[o + 1], b[o + 2], b[o + 3]);
+      case 'RG16': return (o, px) => {
+        const v = b.readUInt16LE(o);
+        set(px, ((v >> 11) & 31) * 255 / 31 | 0, ((v >> 5) & 63) * 255 / 63 | 0, (v & 31) * 255 / 31 | 0, 255);
+      };
+      case 'XR30': return (o, px) => {
+        const v = b.readUInt32LE(o);
+        set(px, (v >> 22) & 255, (v >> 12) & 255, (v >> 2) & 255, 255);
+      };
+      case 'XB30': return (o, px) => {
+        const v = b.readUInt32LE(o);
+        set(px, (v >> 2) & 255, (v >> 12) & 255, (v >> 22) & 255, 255);
+      };
+      case 'XR48': return (o, px) => set(px, b[o + 5], b[o + 3], b[o + 1], 255);
+      case 'AR48': return (o, px) => set(px, b[o + 5], b[o + 3], b[o + 1], b[o + 7]);
+      default: return (_o, px) => set(px, 128, 128, 128, 255);
     }
-    case 'XR30': {
-      const v = b.readUInt32LE(o);
-      return [(v >> 22) & 255, (v >> 12) & 255, (v >> 2) & 255, 255];
-    }
-    case 'XR48':
-    case 'AR48':
-      return [b[o + 5], b[o + 3], b[o + 1], name === 'AR48' ? b[o + 7] : 255];
-    default:
-      // YUV and indexed formats are accepted by the checks but not drawn: mid grey says so.
-      return [128, 128, 128, 255];
-  }
+  })();
+  return { cpp, decode };
 }
 
 /** What a monitor on the CRTC shows (the name the brief uses; same as renderCrtc). */
@@ -62,21 +76,39 @@ export function renderCrtc(card: SimCard, crtcId: number, state = card.state): P
     const v = state.get(p.id)!;
     const fb = card.fbs.get(Number(v.get('FB_ID')));
     if (!fb) continue;
+    const { cpp, decode } = decoderFor(fb);
+    const src = fb.buffer.pixels;
+    const pitch = fb.pitches[0];
     const [sx, sy, sw, sh] = ['SRC_X', 'SRC_Y', 'SRC_W', 'SRC_H'].map((k) => Number(v.get(k)!) / 65536);
     const cx = Number(BigInt.asIntN(64, v.get('CRTC_X')!));
     const cy = Number(BigInt.asIntN(64, v.get('CRTC_Y')!));
     const cw = Number(v.get('CRTC_W'));
     const ch = Number(v.get('CRTC_H'));
+    const x0 = Math.max(0, cx);
+    const x1 = Math.min(W, cx + cw);
+    // Nearest-neighbour sampling: the source column of every destination column, once per plane.
+    const cols = new Int32Array(Math.max(0, x1 - x0));
+    for (let x = x0; x < x1; x++) cols[x - x0] = Math.floor(sx + ((x - cx) * sw) / cw) * cpp;
+    const px = new Uint8Array(4);
     for (let y = Math.max(0, cy); y < Math.min(H, cy + ch); y++) {
-      const fy = Math.floor(sy + ((y - cy) * sh) / ch);
-      for (let x = Math.max(0, cx); x < Math.min(W, cx + cw); x++) {
-        const [r, g, b, a] = pixel(fb, Math.floor(sx + ((x - cx) * sw) / cw), fy);
+      const row = Math.floor(sy + ((y - cy) * sh) / ch) * pitch;
+      for (let x = x0; x < x1; x++) {
+        const so = row + cols[x - x0];
+        if (so + cpp > src.length) continue;
+        decode(so, px);
         const o = (y * W + x) * 4;
-        // The default "pixel blend mode" is Pre-multiplied (vkms: pre_mul_alpha_blend): the
-        // colour already carries its alpha, only the background is attenuated.
-        out[o] = Math.min(255, r + Math.round((out[o] * (255 - a)) / 255));
-        out[o + 1] = Math.min(255, g + Math.round((out[o + 1] * (255 - a)) / 255));
-        out[o + 2] = Math.min(255, b + Math.round((out[o + 2] * (255 - a)) / 255));
+        const a = px[3];
+        if (a === 255) {
+          out[o] = px[0];
+          out[o + 1] = px[1];
+          out[o + 2] = px[2];
+        } else if (a !== 0 || px[0] || px[1] || px[2]) {
+          // The default "pixel blend mode" is Pre-multiplied (vkms: pre_mul_alpha_blend): the
+          // colour already carries its alpha, only the background is attenuated.
+          out[o] = Math.min(255, px[0] + Math.round((out[o] * (255 - a)) / 255));
+          out[o + 1] = Math.min(255, px[1] + Math.round((out[o + 1] * (255 - a)) / 255));
+          out[o + 2] = Math.min(255, px[2] + Math.round((out[o + 2] * (255 - a)) / 255));
+        }
       }
     }
   }
