@@ -1,6 +1,7 @@
 import yargs from 'yargs/yargs';
 import type { CommandModule } from 'yargs';
 import { reportFailure } from './output';
+import { planCommand } from './commands/plan';
 import { probeCommand } from './commands/probe';
 import { validateCommand } from './commands/validate';
 import { STDIN } from './read-input';
@@ -9,6 +10,7 @@ import { STDIN } from './read-input';
 const commands: CommandModule<object, never>[] = [
   validateCommand as CommandModule<object, never>,
   probeCommand as CommandModule<object, never>,
+  planCommand as CommandModule<object, never>,
 ];
 
 export async function main(argv: string[]): Promise<void> {

@@ -74,7 +74,10 @@ export interface Plan {
   domain: string;
   outputs: OutputAssignment[];
   testOnlyCommits: number;
+  /** Wall time of the whole planning, TEST_ONLY commits included. */
   elapsedMs: number;
+  /** The search's own time, without the kernel's: what the budget bounds. */
+  searchMs: number;
   /** False when no TEST_ONLY could be run (no DRM master): the plan is unverified. */
   verified: boolean;
 }

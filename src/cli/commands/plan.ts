@@ -1,0 +1,87 @@
+import type { Argv, CommandModule } from 'yargs';
+import { ConfigError, parseDomainXml } from '../../config';
+import { isKernelError } from '../../kernel/errors';
+import { HOST_HELP, openHost } from '../../kernel/host';
+import { dryRun } from '../../kms/dry-run';
+import type { DryRun } from '../../kms/dry-run';
+import { modeLabel } from '../../kms/mode';
+import { PlanRefused } from '../../kms/types';
+import { CliError, printJson } from '../output';
+import { readInput, STDIN } from '../read-input';
+import { table } from '../table';
+
+interface Args {
+  file: string;
+  host: string;
+  json: boolean;
+  'budget-ms': number;
+}
+
+export const planCommand: CommandModule<object, Args> = {
+  command: 'plan <file>',
+  describe: 'Dry run: which host planes, CRTC and mode a domain would get; changes nothing',
+  builder: (y: Argv) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'A domain XML as `virsh dumpxml` prints it, or - for standard input' })
+      .option('host', { type: 'string', default: 'native', describe: `Which host: ${HOST_HELP}` })
+      .option('budget-ms', { type: 'number', default: 1, describe: 'Time budget for the plane search, in milliseconds' })
+      .example('$0 plan examples/gvt-kiosk-hdmi.xml --host sim:gvt-skylake', 'Plan the kiosk example on the simulated Skylake host')
+      .example('virsh dumpxml win11 | $0 plan -', 'Plan a defined domain on this machine')
+      .example('$0 plan --json --budget-ms 5 two.xml', 'The same data as JSON, with a larger search budget')
+      .epilogue(
+        'Resolves each <output> to a connector, a CRTC and a mode, then searches the host planes for each guest plane ' +
+          '(primary first, zpos order kept) and asks the kernel with an atomic TEST_ONLY commit, as the daemon does at ' +
+          '`prepare`. Nothing is shown, reserved or left behind. Without DRM master (another process drives the card) it ' +
+          'plans without TEST_ONLY and says so. Where the guest plane cannot be read yet (a GVT-g vGPU only its QEMU may ' +
+          'open), its size and format are assumed and marked.\n\nExit status: 0 a plan fits, 1 refused or invalid, 2 usage error.',
+      ) as Argv<Args>,
+  handler: (args) => {
+    const name = args.file === STDIN ? 'stdin' : args.file;
+    let config;
+    try {
+      config = parseDomainXml(readInput(args.file));
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(`${name}: ${e.message}`, 1, e.toJSON());
+      throw e;
+    }
+    if (!config.directflip) throw new CliError(`${name}: domain ${config.name} is not configured for directflip (no <directflip> in <metadata>)`, 1, { code: 'EDF_NOT_CONFIGURED' });
+    const host = openHost(args.host);
+    try {
+      const r = dryRun(host, config, { budgetMs: args['budget-ms'] });
+      if (args.json) printJson({ ok: true, host: host.label, ...r });
+      else process.stdout.write(describe(host.label, config.name, r));
+    } catch (e) {
+      if (e instanceof PlanRefused) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, request: e.request, reasons: e.reasons });
+      if (isKernelError(e)) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, syscall: e.syscall });
+      throw e;
+    } finally {
+      host.close();
+    }
+  },
+};
+
+function describe(host: string, domain: string, r: DryRun): string {
+  const p = r.plan;
+  const rows = p.outputs.flatMap((o) =>
+    o.planes.map((a) => [
+      o.connector, `${o.crtcId} (pipe ${String.fromCharCode(65 + o.crtcIndex)})`, `${modeLabel(o.mode)}${o.modeset ? ' *' : ''}`,
+      `${a.planeId} ${a.planeType}`, `guest ${a.from}${r.assumptions[a.key] ? ' (assumed)' : ''}`,
+      `${a.src.w}x${a.src.h} → ${a.dst.w}x${a.dst.h}+${a.dst.x}+${a.dst.y}`, a.zpos === null ? '-' : String(a.zpos),
+    ]),
+  );
+  const lines = [
+    `domain ${domain} on ${host} (${r.card}, ${r.driver})`,
+    '',
+    table(['CONNECTOR', 'CRTC', 'MODE', 'HOST PLANE', '← GUEST PLANE', 'GEOMETRY', 'ZPOS'], rows).trimEnd(),
+    '',
+    `${p.testOnlyCommits} TEST_ONLY commit${p.testOnlyCommits === 1 ? '' : 's'}, planned in ${p.elapsedMs.toFixed(2)} ms (search ${p.searchMs.toFixed(2)} ms)${p.verified ? '' : ' (unverified: no TEST_ONLY)'}`,
+  ];
+  if (p.outputs.some((o) => o.modeset)) lines.push('* the mode or routing changes: committing needs a modeset');
+  const planes = new Map(p.outputs.flatMap((o) => o.planes.map((a) => [a.key, a])));
+  for (const [key, why] of Object.entries(r.assumptions)) {
+    const a = planes.get(key);
+    lines.push(`${key}: guest plane assumed ${a ? `${a.src.w}x${a.src.h}` : ''}: ${why}`);
+  }
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines.join('\n') + '\n';
+}

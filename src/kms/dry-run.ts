@@ -1,0 +1,51 @@
+import type { DomainConfig } from '../config';
+import { isKernelError } from '../kernel/errors';
+import type { Host } from '../kernel/host';
+import { readTopology } from '../kernel/topology';
+import { Occupancy } from './occupancy';
+import { planDomain } from './planner';
+import { buildRequest } from './request';
+import { TestOnlyJudge } from './test-only';
+import type { Plan } from './types';
+
+export interface DryRun {
+  plan: Plan;
+  card: string;
+  driver: string;
+  /** Plane key → why its format and size are assumed. */
+  assumptions: Record<string, string>;
+  notes: string[];
+}
+
+/**
+ * `directflip plan`: everything Prepare does short of reserving, on a fresh fd that is closed
+ * again. TEST_ONLY needs DRM master; when another process holds it the plan is made without
+ * TEST_ONLY and says it is unverified.
+ */
+export function dryRun(host: Host, config: DomainConfig, opts: { budgetMs?: number; occupancy?: Occupancy } = {}): DryRun {
+  const card = host.cards()[0];
+  const dev = host.backend.openKms(card);
+  const notes: string[] = [];
+  try {
+    let master = true;
+    try {
+      dev.setMaster();
+    } catch (e) {
+      if (!isKernelError(e) || !['EBUSY', 'EACCES', 'EPERM'].includes(e.code)) throw e;
+      master = false;
+      notes.push(`not DRM master (${e.code}: another process drives ${card}), so the plan was not checked with TEST_ONLY`);
+    }
+    const t = readTopology(dev);
+    const built = buildRequest(host, dev, t, config);
+    const judge = new TestOnlyJudge(dev, t);
+    try {
+      const plan = planDomain(t, built.request, opts.occupancy ?? new Occupancy(), { testOnly: master ? judge.judge : undefined, budgetMs: opts.budgetMs });
+      return { plan, card, driver: t.driver.name, assumptions: built.assumptions, notes };
+    } finally {
+      judge.dispose();
+      built.standIns.cleanup();
+    }
+  } finally {
+    dev.close();
+  }
+}
