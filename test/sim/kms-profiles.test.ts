@@ -153,3 +153,22 @@ test('a MODE_ID blob whose timings are not a mode is EINVAL (drm_mode_validate_b
   expect(e.code).toBe('EINVAL');
   expect(e.message).toMatch(/horizontal/);
 });
+
+test('the i915 cursor: widths 64/128/256, heights 8 up to the width, stride = width, no panning (i9xx_check_cursor)', () => {
+  const { dev, f } = simKms('gvt-skylake');
+  const cursor = f.t.planes.find((p) => p.type === 'cursor' && p.possibleCrtcs.includes(f.crtc.id))!;
+  const ok = (w: number, h: number) => dev.atomic(f.planeProps(cursor, f.makeFb(w, h, F.ARGB8888).fb, w, h), TEST_ONLY);
+  expect(() => ok(64, 64)).not.toThrow();
+  expect(() => ok(64, 32)).not.toThrow();
+  expect(() => ok(256, 8)).not.toThrow();
+  expect(errOf(() => ok(64, 4)).code).toBe('EINVAL');
+  expect(errOf(() => ok(64, 128)).code).toBe('EINVAL');
+  expect(errOf(() => ok(96, 96)).code).toBe('EINVAL');
+  const wide = f.makeFb(128, 64, F.ARGB8888).fb; // pitch 512: too wide a stride for a 64-wide cursor
+  expect(errOf(() => dev.atomic(f.planeProps(cursor, wide, 64, 64), TEST_ONLY)).message).toMatch(/stride/);
+  const pan = f.planeProps(cursor, f.makeFb(64, 64, F.ARGB8888).fb, 64, 64).map((p) => (p.propId === cursor.props.SRC_X.id ? { ...p, value: 0n } : p));
+  expect(() => dev.atomic(pan, TEST_ONLY)).not.toThrow();
+  const src = f.makeFb(64, 72, F.ARGB8888).fb;
+  const panned = f.planeProps(cursor, src, 64, 64).map((p) => (p.propId === cursor.props.SRC_Y.id ? { ...p, value: 8n << 16n } : p));
+  expect(errOf(() => dev.atomic(panned, TEST_ONLY)).message).toMatch(/panning/);
+});

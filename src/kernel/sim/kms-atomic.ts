@@ -16,6 +16,7 @@ export interface SimFb {
   height: number;
   format: number;
   modifier: bigint;
+  pitches: number[];
 }
 
 export interface AtomicContext {
@@ -164,8 +165,17 @@ function checkPlane(ctx: AtomicContext, s: PropState, p: SimPlane): void {
   }
   // The driver's own cursor check (i915: intel_cursor_size_ok, i9xx_cursor_size_ok). vkms has
   // none: its cursor takes any size, DRM_CAP_CURSOR_* is only a hint there.
-  if (p.type === 'cursor' && p.sizes) {
-    if (cw > BigInt(ctx.cursorMax.width) || ch > BigInt(ctx.cursorMax.height)) refuse('EINVAL', `${tag} cursor ${cw}x${ch} larger than ${ctx.cursorMax.width}x${ctx.cursorMax.height}`);
-    if (p.sizes && (cw !== ch || !p.sizes.includes(Number(cw)))) refuse('EINVAL', `${tag} cursor size ${cw}x${ch} not one of ${p.sizes.join('/')} square`);
-  }
+  if (p.type === 'cursor' && p.sizes) checkI915Cursor(ctx, p, fb, { sx, sy, cw, ch }, tag);
+}
+
+/** i9xx_check_cursor(): size, stride and panning rules of the i915 cursor plane. */
+function checkI915Cursor(ctx: AtomicContext, p: SimPlane, fb: SimFb, r: { sx: bigint; sy: bigint; cw: bigint; ch: bigint }, tag: string): void {
+  const { cw, ch } = r;
+  if (cw > BigInt(ctx.cursorMax.width) || ch > BigInt(ctx.cursorMax.height)) refuse('EINVAL', `${tag} cursor ${cw}x${ch} larger than ${ctx.cursorMax.width}x${ctx.cursorMax.height}`);
+  if (!p.sizes!.includes(Number(cw))) refuse('EINVAL', `${tag} cursor width ${cw} not one of ${p.sizes!.join('/')}`);
+  const heightOk = p.cursorHeights === 'up-to-width' ? ch >= 8n && ch <= cw : ch === cw;
+  if (!heightOk) refuse('EINVAL', `${tag} cursor dimension ${cw}x${ch} not supported`);
+  const cpp = formatInfo(fb.format)?.cpp[0] ?? 4;
+  if (fb.pitches[0] !== Number(cw) * cpp) refuse('EINVAL', `${tag} invalid cursor stride ${fb.pitches[0]} (cursor width ${cw})`);
+  if (r.sx !== 0n || r.sy !== 0n) refuse('EINVAL', `${tag} arbitrary cursor panning not supported`);
 }

@@ -56,7 +56,7 @@ export function buildCard(p: KmsProfile): BuiltCard {
       const modifiers = new Map(formats.map((f) => [f, linearOnly.has(f) ? [DRM_FORMAT_MOD.LINEAR] : mods]));
       const plane: SimPlane = {
         kind: 'plane', id: nextId(), type: t.type, possibleCrtcs: 1 << index, formats, modifiers,
-        scaling: t.scaling, fullScreen: !!t.fullScreen, sizes: t.sizes ?? null, zpos: t.zpos ?? null,
+        scaling: t.scaling, fullScreen: !!t.fullScreen, sizes: t.sizes ?? null, cursorHeights: t.cursorHeights ?? 'square', zpos: t.zpos ?? null,
       };
       planes.push(plane);
       const inFormats = blob(encodeInFormats(formats, mods.map((m) => ({ modifier: m, formats: formats.filter((f) => modifiers.get(f)!.includes(m)) }))));

@@ -55,6 +55,7 @@ export interface SimPlane {
   scaling: boolean;
   fullScreen: boolean;
   sizes: number[] | null;
+  cursorHeights: 'square' | 'up-to-width';
   zpos: number | null;
 }
 

@@ -14,8 +14,13 @@ export interface PlaneTemplate {
   scaling: boolean;
   /** Must cover the whole CRTC when visible (can_position false in the driver). */
   fullScreen?: boolean;
-  /** Square sizes the cursor plane accepts (i915: 64, 128, 256). */
+  /**
+   * Cursor widths the driver checks for (i915: 64, 128, 256, i9xx_cursor_size_ok); absent: the
+   * driver has no cursor check of its own (vkms).
+   */
   sizes?: number[];
+  /** With `sizes`: heights must equal the width, or may be 8 lines up to it (IVB+ CUR_FBC_CTL). */
+  cursorHeights?: 'square' | 'up-to-width';
 }
 
 export interface ConnectorProfile {
