@@ -108,3 +108,17 @@ test('CREATE_LEASE refuses as fill_object_idr() does: ENOENT, EINVAL for an enco
   const stranger = host.openKms('/dev/dri/card0');
   expect(errOf(() => stranger.createLease([f.t.crtcs[2].id], 0)).code).toBe('EACCES');
 });
+
+test('a lessee sees and names only what it holds (drm_lease_held)', () => {
+  const { dev, f, host } = simKms('gvt-skylake');
+  const lease = dev.createLease([f.crtc.id, f.conn.id, f.primary.id], 0);
+  const lessee = [...host.card.files].find((x) => x.fd === lease.fd)!;
+  lessee.setClientCap(DRM_CLIENT_CAP.ATOMIC, 1);
+  const res = lessee.getResources();
+  expect([res.crtcs, res.connectors, lessee.getPlaneResources()]).toEqual([[f.crtc.id], [f.conn.id], [f.primary.id]]);
+  expect(res.encoders).toHaveLength(3);
+  const otherCrtc = f.t.crtcs.find((c) => c.id !== f.crtc.id)!;
+  expect(errOf(() => lessee.getCrtc(otherCrtc.id)).code).toBe('ENOENT');
+  const move = [{ objectId: f.primary.id, propId: f.primary.props.CRTC_ID.id, value: BigInt(otherCrtc.id) }];
+  expect(errOf(() => lessee.atomic(move, TEST_ONLY)).code).toBe('EINVAL');
+});

@@ -61,7 +61,7 @@ export function atomicCommit(file: SimKmsFile, props: AtomicProp[], flags: numbe
 /** drm_atomic_set_property() and drm_property_change_valid_get(). */
 function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: AtomicProp): void {
   const o = file.obj(ap.objectId);
-  if (!o || o.kind === 'encoder' || (o.kind === 'connector' && o.writeback && !file.writebackCap) || (file.lease && !file.lease.has(o.id))) {
+  if (!o || o.kind === 'encoder' || (o.kind === 'connector' && o.writeback && !file.writebackCap)) {
     file.fail('ENOENT', I, `no object ${ap.objectId}`);
   }
   const p = file.card.built.props.propOf(o.id, ap.propId);
@@ -75,7 +75,8 @@ function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: Atomic
   }
   if (p.flags & DRM_MODE_PROP.ENUM && !p.enums.some((e) => e.value === v)) file.fail('EINVAL', I, `${p.name}=${v} is not an enum value`);
   if ((p.flags & DRM_MODE_PROP.EXTENDED_TYPE) === DRM_MODE_PROP.OBJECT && v !== 0n) {
-    const ok = p.name.endsWith('FB_ID') ? file.card.fbs.has(Number(v)) : file.card.built.crtcs.some((c) => c.id === Number(v));
+    // The value is looked up as this file sees objects: a lessee cannot name a CRTC it does not hold.
+    const ok = p.name.endsWith('FB_ID') ? file.card.fbs.has(Number(v)) : file.obj(Number(v))?.kind === 'crtc';
     if (!ok) file.fail('EINVAL', I, `${p.name}=${v} names no such object`);
   }
   // drm_atomic_plane_set_property(): IN_FENCE_FD must name a sync_file; the sim has none.

@@ -54,13 +54,22 @@ export class SimKmsFile implements KmsDevice {
     if (this.card.master !== this && !this.lease) this.fail('EACCES', ioctl, 'not DRM master');
   }
 
+  /**
+   * drm_mode_object_find() for this file: a lessee finds only the CRTCs, connectors and planes
+   * it holds (drm_mode_object_lease_required + _drm_lease_held); encoders are never leased.
+   */
   obj(id: number): SimObject | undefined {
     const b = this.card.built;
-    return [...b.crtcs, ...b.planes, ...b.connectors, ...b.encoders].find((o) => o.id === id);
+    const o = [...b.crtcs, ...b.planes, ...b.connectors, ...b.encoders].find((x) => x.id === id);
+    return o && this.holds(o) ? o : undefined;
+  }
+
+  private holds(o: SimObject): boolean {
+    return !this.lease || o.kind === 'encoder' || this.lease.has(o.id);
   }
 
   private visibleConnector(id: number, ioctl: string) {
-    const c = this.card.built.connectors.find((x) => x.id === id);
+    const c = this.card.built.connectors.find((x) => x.id === id && this.holds(x));
     if (!c || (c.writeback && !this.writebackCap)) this.fail('ENOENT', ioctl, `no connector ${id}`);
     return c;
   }
@@ -131,8 +140,8 @@ export class SimKmsFile implements KmsDevice {
     const l = this.card.profile.limits;
     return {
       fbs: [...this.card.fbs.values()].filter((f) => f.owner === this).map((f) => f.id),
-      crtcs: b.crtcs.map((c) => c.id),
-      connectors: b.connectors.filter((c) => !c.writeback || this.writebackCap).map((c) => c.id),
+      crtcs: b.crtcs.filter((c) => this.holds(c)).map((c) => c.id),
+      connectors: b.connectors.filter((c) => (!c.writeback || this.writebackCap) && this.holds(c)).map((c) => c.id),
       encoders: b.encoders.map((e) => e.id),
       ...l,
     };
@@ -161,7 +170,7 @@ export class SimKmsFile implements KmsDevice {
 
   getCrtc(id: number): CrtcInfo {
     this.enter('DRM_IOCTL_MODE_GETCRTC');
-    const c = this.card.built.crtcs.find((x) => x.id === id);
+    const c = this.card.built.crtcs.find((x) => x.id === id && this.holds(x));
     if (!c) this.fail('ENOENT', 'DRM_IOCTL_MODE_GETCRTC', `no CRTC ${id}`);
     const v = this.card.state.get(c.id)!;
     const blob = this.card.blobs.get(Number(v.get('MODE_ID')));
@@ -175,12 +184,12 @@ export class SimKmsFile implements KmsDevice {
 
   getPlaneResources(): number[] {
     this.enter('DRM_IOCTL_MODE_GETPLANERESOURCES');
-    return this.card.built.planes.filter((p) => p.type === 'overlay' || this.universalPlanes).map((p) => p.id);
+    return this.card.built.planes.filter((p) => (p.type === 'overlay' || this.universalPlanes) && this.holds(p)).map((p) => p.id);
   }
 
   getPlane(id: number): PlaneInfo {
     this.enter('DRM_IOCTL_MODE_GETPLANE');
-    const p = this.card.built.planes.find((x) => x.id === id);
+    const p = this.card.built.planes.find((x) => x.id === id && this.holds(x));
     if (!p) this.fail('ENOENT', 'DRM_IOCTL_MODE_GETPLANE', `no plane ${id}`);
     const v = this.card.state.get(p.id)!;
     return { planeId: p.id, crtcId: Number(v.get('CRTC_ID')), fbId: Number(v.get('FB_ID')), possibleCrtcs: p.possibleCrtcs, gammaSize: 0, formats: [...p.formats] };
