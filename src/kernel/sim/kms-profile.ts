@@ -8,7 +8,11 @@ export interface PlaneTemplate {
   modifiers: string[];
   /** Formats that accept only LINEAR even when the plane lists tiled modifiers. */
   linearOnly?: string[];
-  /** Immutable zpos, when the driver exposes one. */
+  /**
+   * Immutable zpos, when the driver exposes one. i915 does: primary 0, sprites 1..n, cursor n+1
+   * (skl_universal_plane_create, intel_cursor_plane_create). vkms 6.1 has none and blends in
+   * plane creation order, which the topology reports as `stack`.
+   */
   zpos?: number;
   /** Scaling allowed (the sprite scaler); false: src size must equal dst size. */
   scaling: boolean;
