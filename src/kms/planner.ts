@@ -115,5 +115,10 @@ function pickCrtc(t: Topology, conn: TopoConnector, occ: Occupancy, domain: stri
   if (own) return own;
   const busy = new Set(t.connectors.filter((c) => c.crtcId).map((c) => c.crtcId));
   const free = t.crtcs.filter((c) => conn.possibleCrtcs.includes(c.id) && !busy.has(c.id) && !c.active && occ.crtcHolders(c.id).every((d) => d === domain));
-  return free[0] ?? `no free CRTC can drive ${conn.name}: CRTCs ${conn.possibleCrtcs.join(', ')} are all in use`;
+  if (free[0]) return free[0];
+  const users = conn.possibleCrtcs.map((id) => {
+    const by = occ.crtcHolders(id).filter((d) => d !== domain);
+    return `${id}${by.length ? ` (domain ${by.join(', ')})` : ' (the host)'}`;
+  });
+  return `no free CRTC can drive ${conn.name}: CRTCs ${users.join(', ')} are all in use`;
 }

@@ -41,7 +41,10 @@ export function restoreSnapshots(dev: KmsDevice, snapshots: ObjectSnapshot[], ho
       };
       if (how === 'off') {
         if (s.kind === 'plane') for (const n of DISABLE) set(n, 0n);
-        if (s.kind === 'crtc') set('ACTIVE', 0n), set('MODE_ID', 0n);
+        if (s.kind === 'crtc') {
+          set('ACTIVE', 0n);
+          set('MODE_ID', 0n);
+        }
         if (s.kind === 'connector') set('CRTC_ID', 0n);
         continue;
       }
