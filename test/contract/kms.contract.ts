@@ -216,6 +216,48 @@ export function kmsContract(name: string, make: () => KmsBackend): void {
       expect(atomic).toEqual(expect.arrayContaining(['FB_ID', 'CRTC_ID', 'SRC_X', 'CRTC_W', 'type']));
     });
 
+    // drm_setclientcap(): ATOMIC takes 0..2, the others 0..1, and WRITEBACK_CONNECTORS needs ATOMIC.
+    test('SET_CLIENT_CAP refuses values and orders no kernel accepts', () => {
+      expect(errOf(() => dev.setClientCap(DRM_CLIENT_CAP.WRITEBACK_CONNECTORS, 1)).code).toBe('EINVAL');
+      expect(errOf(() => dev.setClientCap(DRM_CLIENT_CAP.UNIVERSAL_PLANES, 2)).code).toBe('EINVAL');
+      expect(errOf(() => dev.setClientCap(DRM_CLIENT_CAP.ATOMIC, 3)).code).toBe('EINVAL');
+      expect(errOf(() => dev.setClientCap(0x7f, 1)).code).toBe('EINVAL');
+    });
+
+    test('GET_CAP: monotonic timestamps on every KMS driver, EINVAL for an unknown cap', () => {
+      expect(dev.getCap(0x6)).toBe(1n); // DRM_CAP_TIMESTAMP_MONOTONIC
+      expect(errOf(() => dev.getCap(0x7f)).code).toBe('EINVAL');
+    });
+
+    test('GEM handles: MAP_DUMB of an unknown handle is ENOENT, GEM_CLOSE of one EINVAL', () => {
+      expect(errOf(() => dev.mapDumb(0x7ffff)).code).toBe('ENOENT');
+      expect(errOf(() => dev.gemClose(0x7ffff)).code).toBe('EINVAL');
+      const d = dev.createDumb(64, 64, 32);
+      expect(d.pitch).toBeGreaterThanOrEqual(256);
+      expect(d.size).toBeGreaterThanOrEqual(d.pitch * 64);
+      dev.gemClose(d.handle);
+      expect(errOf(() => dev.mapDumb(d.handle)).code).toBe('ENOENT');
+    });
+
+    test('every encoder can clone itself (drm_mode_config_validate), and IN_FORMATS lists the plane formats', () => {
+      const t = fixture(dev).t;
+      t.encoders.forEach((e, i) => expect(dev.getEncoder(e.id).possibleClones & (1 << i)).toBe(1 << i));
+      for (const p of t.planes) {
+        if (!p.props.IN_FORMATS) continue;
+        const blob = dev.getPropBlob(Number(p.props.IN_FORMATS.value));
+        expect(blob.readUInt32LE(0)).toBe(1); // FORMAT_BLOB_CURRENT
+        expect([...p.modifiers.keys()]).toEqual(p.formats);
+      }
+    });
+
+    test('TEST_ONLY | NONBLOCK does not wait for a pending flip', () => {
+      const f = fixture(dev);
+      const a = f.makeFb().fb;
+      const full = (fb: number) => f.planeProps(f.primary, fb, f.mode.hdisplay, f.mode.vdisplay);
+      dev.atomic(full(a), DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT, 1n);
+      expect(() => dev.atomic(full(f.makeFb().fb), DRM_MODE_ATOMIC.TEST_ONLY | DRM_MODE_ATOMIC.NONBLOCK)).not.toThrow();
+    });
+
     test('a closed device answers EBADF', () => {
       dev.close();
       expect(errOf(() => dev.version()).code).toBe('EBADF');
