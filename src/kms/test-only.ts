@@ -15,14 +15,21 @@ import type { OutputAssignment } from './types';
 export class TestOnlyJudge {
   private readonly blobs = new Map<string, number>();
 
+  /**
+   * `reserved`: what other domains hold but have not committed yet (prepared, not started). It is
+   * judged together with the new assignment, so a reservation made now still fits when they all
+   * go on screen (shared resources such as i915's plane scalers).
+   */
   constructor(
     private readonly dev: KmsDevice,
     private readonly t: Topology,
+    private readonly reserved: OutputAssignment[] = [],
   ) {}
 
   readonly judge = (outputs: OutputAssignment[]): KernelError | null => {
-    const props = assignmentProps(this.t, outputs, (o) => this.blob(o));
-    const modeset = outputs.some((o) => o.modeset);
+    const all = [...this.reserved, ...outputs];
+    const props = assignmentProps(this.t, all, (o) => this.blob(o));
+    const modeset = all.some((o) => o.modeset);
     try {
       this.dev.atomic(props, DRM_MODE_ATOMIC.TEST_ONLY | (modeset ? DRM_MODE_ATOMIC.ALLOW_MODESET : 0));
       return null;

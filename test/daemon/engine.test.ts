@@ -1,0 +1,139 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDomainXml } from '../../src/config';
+import { Engine } from '../../src/daemon/engine';
+import { DaemonError } from '../../src/daemon/errors';
+import { Journal } from '../../src/daemon/journal';
+import { stateFileName } from '../../src/daemon/state-name';
+import { openHost } from '../../src/kernel/host';
+import type { Host } from '../../src/kernel/host';
+import { dumpProperties } from '../../src/kernel/topology';
+import { REPO } from '../helpers/fixtures';
+
+const kiosk = parseDomainXml(readFileSync(join(REPO, 'examples', 'gvt-kiosk-hdmi.xml')));
+const NS = 'https://directflip.github.io/xmlns/domain/1';
+const lines: string[] = [];
+const log = (level: string, domain: string | null, msg: string) => lines.push(`${level} ${domain ?? '-'} ${msg}`);
+
+let run: string;
+let host: Host;
+beforeEach(() => {
+  run = mkdtempSync(join(tmpdir(), 'directflip-run-'));
+  host = openHost('sim:gvt-skylake');
+  lines.length = 0;
+});
+afterEach(() => {
+  host.close();
+  rmSync(run, { recursive: true, force: true });
+});
+
+/** What another client (a test's eye) sees of the card. */
+function observe(): Record<string, Record<string, string>> {
+  const dev = host.backend.openKms(host.cards()[0]);
+  try {
+    return dumpProperties(dev);
+  } finally {
+    dev.close();
+  }
+}
+
+test('prepare → activate → release: the plan is shown, journalled, and the host display comes back exactly', async () => {
+  const before = observe();
+  const e = new Engine(host, new Journal(run), log);
+  const p = await e.prepare(kiosk);
+  expect(p.state).toBe('prepared');
+  expect(observe()).toEqual(before); // prepare shows nothing
+  const file = join(run, 'domains', 'kiosk-hdmi.json');
+  expect(JSON.parse(readFileSync(file, 'utf8')).state).toBe('prepared');
+  const a = await e.activate('kiosk-hdmi');
+  expect(a.state).toBe('active');
+  const during = observe();
+  const primary = a.plan.outputs[0].planes[0].planeId;
+  expect(during[`plane:${primary}`].FB_ID).toBe(String(a.plan.outputs[0].planes[0].fbId));
+  expect(JSON.parse(readFileSync(file, 'utf8')).snapshots.length).toBeGreaterThan(0);
+  const r = await e.release('kiosk-hdmi', 'shutdown');
+  expect(r).toEqual({ state: 'released', notes: [] });
+  expect(observe()).toEqual(before);
+  expect(existsSync(file)).toBe(false);
+  expect(readdirSync(join(run, 'domains'))).toEqual([]); // no temporary files left behind
+  expect(lines.some((l) => /^notice kiosk-hdmi active: HDMI-A-1/.test(l))).toBe(true);
+});
+
+test('release is idempotent and never fails, even for a domain never prepared', async () => {
+  const e = new Engine(host, new Journal(run), log);
+  await expect(e.release('never-seen', 'failed')).resolves.toEqual({ state: 'released', notes: [] });
+  await e.prepare(kiosk);
+  await e.release('kiosk-hdmi', 'failed');
+  await expect(e.release('kiosk-hdmi', 'failed')).resolves.toEqual({ state: 'released', notes: [] });
+});
+
+test('activate without prepare is NotPrepared', async () => {
+  const e = new Engine(host, new Journal(run), log);
+  await expect(e.activate('kiosk-hdmi')).rejects.toMatchObject({ kind: 'NotPrepared' });
+});
+
+test('16 domains prepared at once: each gets its own plane or a clear refusal, never a plane twice', async () => {
+  const e = new Engine(host, new Journal(run), log);
+  const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  const domains = Array.from({ length: 16 }, (_, i) => parseDomainXml(`<domain><name>vm${i}</name><metadata><directflip xmlns="${NS}">
+      <output connector="HDMI-A-1"><plane from="primary" mdev="${uuid(i)}" to="overlay" x="${i * 10}" y="${i * 10}" width="960" height="540"/></output>
+    </directflip></metadata><devices><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid(i)}'/></source></hostdev></devices></domain>`));
+  const results = await Promise.allSettled(domains.map((d) => e.prepare(d)));
+  const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<Engine['prepare']>>>).value);
+  const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+  // Pipe B has three sprites but two scalers: the third scaled window cannot go on screen with
+  // the first two, so it is refused at prepare, not when it is started.
+  expect(ok).toHaveLength(2);
+  expect(refused).toHaveLength(14);
+  for (const r of refused) {
+    expect(r).toBeInstanceOf(DaemonError);
+    expect(r.kind).toBe('Refused');
+    expect(r.message).toMatch(/held by domain vm\d+/);
+  }
+  for (const s of ok) await e.activate(s.domain);
+  const planes = ok.map((s) => s.plan.outputs[0].planes[0].planeId);
+  expect(new Set(planes).size).toBe(planes.length);
+});
+
+test('after a SIGKILL the restarted daemon re-adopts the active domain, and release still gives back the original display', async () => {
+  const before = observe();
+  const a = new Engine(host, new Journal(run), log);
+  await a.prepare(kiosk);
+  await a.activate('kiosk-hdmi');
+  a.dev.close(); // what the kernel does when the process dies: our fbs go, their planes go dark
+  const b = new Engine(host, new Journal(run), log);
+  await b.reconcile();
+  const s = b.status();
+  expect(s.map((x) => [x.domain, x.state])).toEqual([['kiosk-hdmi', 'active']]);
+  const shown = observe();
+  for (const p of s[0].plan.outputs[0].planes) expect(shown[`plane:${p.planeId}`].FB_ID).not.toBe('0');
+  expect(lines.some((l) => /^notice kiosk-hdmi re-adopted after a daemon restart/.test(l))).toBe(true);
+  await b.release('kiosk-hdmi', 'destroyed');
+  expect(observe()).toEqual(before);
+});
+
+test('a journal holding only a prepared domain is dropped on restart, and said so', async () => {
+  const a = new Engine(host, new Journal(run), log);
+  await a.prepare(kiosk);
+  a.dev.close();
+  const b = new Engine(host, new Journal(run), log);
+  await b.reconcile();
+  expect(b.status()).toEqual([]);
+  expect(lines.some((l) => /kiosk-hdmi was only prepared when the daemon stopped: dropped/.test(l))).toBe(true);
+});
+
+test('a second daemon on a card with a master is refused with a Device error that says why', () => {
+  const first = new Engine(host, new Journal(run), log);
+  expect(() => new Engine(host, new Journal(run), log)).toThrow(expect.objectContaining({ kind: 'Device', message: expect.stringMatching(/EBUSY.*another process/) }));
+  first.dev.close();
+});
+
+test('state file names are safe for any libvirt domain name, and distinct', () => {
+  expect(stateFileName('win11')).toBe('win11.json');
+  expect(stateFileName('my vm/../x')).toBe('my%20vm%2F..%2Fx.json');
+  expect(stateFileName('.hidden')).toBe('%2Ehidden.json');
+  expect(stateFileName('..')).toBe('%2E..json');
+  expect(stateFileName('é')).toBe('%C3%A9.json');
+  expect(stateFileName('a%b')).not.toBe(stateFileName('a b'));
+});
