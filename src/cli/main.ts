@@ -1,7 +1,9 @@
 import yargs from 'yargs/yargs';
 import type { CommandModule } from 'yargs';
 import { reportFailure } from './output';
+import { daemonCommand } from './commands/daemon';
 import { planCommand } from './commands/plan';
+import { statusCommand } from './commands/status';
 import { probeCommand } from './commands/probe';
 import { validateCommand } from './commands/validate';
 import { STDIN } from './read-input';
@@ -11,6 +13,8 @@ const commands: CommandModule<object, never>[] = [
   validateCommand as CommandModule<object, never>,
   probeCommand as CommandModule<object, never>,
   planCommand as CommandModule<object, never>,
+  daemonCommand as CommandModule<object, never>,
+  statusCommand as CommandModule<object, never>,
 ];
 
 export async function main(argv: string[]): Promise<void> {

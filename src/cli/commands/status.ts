@@ -1,0 +1,48 @@
+import type { Argv, CommandModule } from 'yargs';
+import { callManager } from '../../daemon/client';
+import type { CallError } from '../../daemon/client';
+import { busAddress } from '../../daemon/names';
+import { CliError, printJson } from '../output';
+import { table } from '../table';
+
+interface Args {
+  bus?: string;
+  json: boolean;
+  'timeout-ms': number;
+}
+
+type PlaneStruct = [string, string, number, number, string, string, string, [number, number, number, number], number];
+
+export const statusCommand: CommandModule<object, Args> = {
+  command: 'status',
+  describe: 'Ask directflipd which domains it shows, on which connector, CRTC and planes',
+  builder: (y: Argv) =>
+    y
+      .option('bus', { type: 'string', describe: 'D-Bus address of the daemon (default: env DIRECTFLIP_BUS_ADDRESS, else the system bus)' })
+      .option('timeout-ms', { type: 'number', default: 10_000, describe: 'How long to wait for the daemon' })
+      .example('$0 status', 'The domains the system daemon knows')
+      .example('$0 status --json', 'The same as JSON')
+      .epilogue('Exit status: 0 answered, 1 the daemon is not running or refused.') as Argv<Args>,
+  handler: async (args) => {
+    const address = busAddress(args.bus);
+    let body: unknown[];
+    try {
+      body = await callManager(address, 'Status', '', [], args['timeout-ms']);
+    } catch (e) {
+      const err = e as CallError;
+      if (err.code === 'ENOTRUNNING' || err.code === 'ECONNREFUSED' || err.code === 'ENOENT') {
+        throw new CliError(`directflipd is not running on ${address ?? 'the system bus'}: start it with \`systemctl start directflipd\` or \`directflip daemon\``, 1, { code: 'ENOTRUNNING' });
+      }
+      throw new CliError(`directflipd: ${err.message}`, 1, { code: err.dbusName ?? err.code });
+    }
+    const domains = (body[0] as [string, string, PlaneStruct[], string[]][]).map(([domain, state, planes, notes]) => ({
+      domain, state, notes,
+      planes: planes.map(([connector, mode, crtc, plane, planeType, from, source, dst, zpos]) => ({ connector, mode, crtc, plane, planeType, from, source, dst: { x: dst[0], y: dst[1], w: dst[2], h: dst[3] }, zpos: zpos < 0 ? null : zpos })),
+    }));
+    if (args.json) return printJson({ ok: true, domains });
+    if (!domains.length) return void process.stdout.write('directflipd shows no domain\n');
+    const rows = domains.flatMap((d) => d.planes.map((p) => [d.domain, d.state, p.connector, `${p.crtc}`, p.mode, `${p.plane} ${p.planeType} ← guest ${p.from}`, p.source, `${p.dst.w}x${p.dst.h}+${p.dst.x}+${p.dst.y}`]));
+    process.stdout.write(table(['DOMAIN', 'STATE', 'CONNECTOR', 'CRTC', 'MODE', 'PLANE', 'SOURCE', 'GEOMETRY'], rows));
+    for (const d of domains) for (const n of d.notes) process.stdout.write(`${d.domain}: ${n}\n`);
+  },
+};
