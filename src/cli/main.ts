@@ -2,6 +2,8 @@ import yargs from 'yargs/yargs';
 import type { CommandModule } from 'yargs';
 import { reportFailure } from './output';
 import { daemonCommand } from './commands/daemon';
+import { hookCommand } from './commands/hook';
+import { installCommand, uninstallCommand } from './commands/install';
 import { planCommand } from './commands/plan';
 import { statusCommand } from './commands/status';
 import { probeCommand } from './commands/probe';
@@ -15,6 +17,9 @@ const commands: CommandModule<object, never>[] = [
   planCommand as CommandModule<object, never>,
   daemonCommand as CommandModule<object, never>,
   statusCommand as CommandModule<object, never>,
+  hookCommand as CommandModule<object, never>,
+  installCommand as CommandModule<object, never>,
+  uninstallCommand as CommandModule<object, never>,
 ];
 
 export async function main(argv: string[]): Promise<void> {

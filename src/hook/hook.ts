@@ -1,0 +1,88 @@
+import { ConfigError, parseDomainXml } from '../config';
+import type { DomainConfig } from '../config';
+import { callManager } from '../daemon/client';
+import type { CallError } from '../daemon/client';
+
+/**
+ * What libvirt's qemu hook does for one event. Returns the exit status; everything it says goes
+ * to `say` (stderr): for migrate and restore, libvirt reads stdout as the new domain XML.
+ *
+ * prepare → Prepare; started → Activate; stopped/release → Release (never fails);
+ * reconnect → Reconnect (never fails: a failing reconnect kills the VM); migrate → refused when
+ * on-error="abort", else allowed with a warning; everything else → nothing.
+ */
+export interface HookEnv {
+  busAddress?: string;
+  timeoutMs: number;
+  say: (line: string) => void;
+}
+
+const INVALID = 'io.github.directflip1.Error.InvalidConfig';
+
+export async function runHook(argv: string[], xml: Buffer, env: HookEnv): Promise<number> {
+  const [domain = '', op = '', subop = '', extra = ''] = argv;
+  const say = (msg: string) => env.say(`directflip: domain ${domain}: ${msg}`);
+  const parse = (): DomainConfig | number => {
+    try {
+      return parseDomainXml(xml);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      say(`invalid directflip configuration: ${e.message}`);
+      return 1;
+    }
+  };
+  const call = (member: string, body: string[]) => callManager(env.busAddress, member, 'ss', body, env.timeoutMs);
+
+  switch (op) {
+    case 'prepare':
+    case 'started': {
+      const c = parse();
+      if (typeof c === 'number') return c;
+      if (!c.configured) return 0;
+      try {
+        await call(op === 'prepare' ? 'Prepare' : 'Activate', [domain, xml.toString('utf8')]);
+        return 0;
+      } catch (e) {
+        const err = e as CallError;
+        if (err.dbusName === INVALID) {
+          say(`invalid directflip configuration: ${err.message}`);
+          return 1;
+        }
+        const why = err.code === 'ENOTRUNNING' || err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? `directflipd is not running (${err.message}); start it with systemctl start directflipd` : err.message;
+        if (c.directflip!.onError === 'abort') {
+          say(`cannot show the guest directly, and on-error="abort": ${why}`);
+          return 1;
+        }
+        say(`warning: starting without direct flip (on-error="warn"): ${why}`);
+        return 0;
+      }
+    }
+    case 'stopped':
+    case 'release':
+      try {
+        await call('Release', [domain, [op, subop, extra].filter(Boolean).join(' ')]);
+      } catch (e) {
+        say(`warning: release failed, nothing to undo here: ${(e as Error).message}`);
+      }
+      return 0;
+    case 'reconnect':
+      try {
+        await call('Reconnect', [domain, xml.toString('utf8')]);
+      } catch (e) {
+        say(`warning: could not re-adopt after the libvirt restart; the guest keeps running: ${(e as Error).message}`);
+      }
+      return 0;
+    case 'migrate': {
+      const c = parse();
+      if (typeof c === 'number' || !c.configured) return 0;
+      if (c.directflip!.onError === 'abort') {
+        say('migration is refused: the guest is shown on this host\'s monitor (on-error="abort"); set on-error="warn" to allow it');
+        return 1;
+      }
+      say('warning: migrating a directflip guest; it will not be shown directly on the destination unless configured there');
+      return 0;
+    }
+    default:
+      return 0;
+  }
+}
