@@ -57,6 +57,9 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
   const ownRoot = !opts.root;
   const root = opts.root ?? mkdtempSync(join(tmpdir(), 'directflip-sim-'));
   const sys = new SysPaths(root);
+  // A simulated host boots afresh each time: its /sys and /dev are rebuilt, /run is kept (the
+  // daemon's journal must survive its own restart, as it does on a real host).
+  for (const d of ['sys', 'dev']) rmSync(sys.at(d), { recursive: true, force: true });
   buildFakeTree(sys, sim);
   return {
     kind: 'sim', label: `sim:${profile.name}`, backend: sim, sys, sim, cards: () => [profile.kms.devPath],

@@ -1,0 +1,145 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { callManager } from '../../src/daemon/client';
+import { introspectionXml } from '../../src/daemon/names';
+import { startBus, startDaemon } from '../helpers/bus';
+import type { DaemonProc } from '../helpers/bus';
+import { runCli } from '../helpers/cli';
+import { REPO } from '../helpers/fixtures';
+
+jest.setTimeout(60_000);
+
+const kioskXml = readFileSync(join(REPO, 'examples', 'gvt-kiosk-hdmi.xml'), 'utf8');
+const plainXml = readFileSync(join(REPO, 'examples', 'no-metadata.xml'), 'utf8');
+const abortXml = kioskXml.replace('on-error="warn"', 'on-error="abort"');
+let bus: ReturnType<typeof startBus>;
+let root: string;
+let daemon: DaemonProc | undefined;
+
+beforeEach(async () => {
+  bus = startBus();
+  root = mkdtempSync(join(tmpdir(), 'directflip-root-'));
+  daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
+});
+afterEach(async () => {
+  await daemon?.stop('SIGKILL');
+  bus.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** The hook exactly as libvirt runs it: the shim, libvirt's argv, the XML on stdin, an empty environment. */
+function hook(args: string[], xml: string, extraEnv: Record<string, string> = {}) {
+  const env = {
+    LC_ALL: 'C', PATH: '/usr/bin:/bin', DIRECTFLIP_BUS_ADDRESS: bus.address, DIRECTFLIP_RUN_DIR: join(root, 'run/directflip'),
+    DIRECTFLIP_NODE: process.execPath, DIRECTFLIP_HOME: REPO, DIRECTFLIP_TIMEOUT_MS: '5000', ...extraEnv,
+  };
+  const r = spawnSync('/usr/bin/env', ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', join(REPO, 'hooks/qemu'), ...args], { input: xml, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const status = async () => (await callManager(bus.address, 'Status', '', [], 5000))[0] as [string, string, unknown[], string[]][];
+
+test('the service answers Introspect with the XML kept in the repo, exactly', async () => {
+  const { Message } = await import('dbus-next');
+  const dbus = await import('dbus-next');
+  const b = dbus.sessionBus({ busAddress: bus.address });
+  const reply = await b.call(new Message({ destination: 'io.github.directflip1', path: '/io/github/directflip1', interface: 'org.freedesktop.DBus.Introspectable', member: 'Introspect' }));
+  b.disconnect();
+  expect(reply!.body[0]).toBe(introspectionXml());
+});
+
+test('the full lifecycle through the hook: prepare → start → started → stopped → release', async () => {
+  for (const [op, sub] of [['prepare', 'begin'], ['start', 'begin'], ['started', 'begin']]) {
+    const r = hook(['kiosk-hdmi', op, sub, '-'], kioskXml);
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, '', '']);
+  }
+  const s = await status();
+  expect(s.map((d) => [d[0], d[1]])).toEqual([['kiosk-hdmi', 'active']]);
+  expect(existsSync(join(root, 'run/directflip/domains/kiosk-hdmi.json'))).toBe(true);
+  for (const [op, sub] of [['stopped', 'end'], ['release', 'end']]) {
+    const r = hook(['kiosk-hdmi', op, sub, 'destroyed'], kioskXml);
+    expect([r.status, r.stdout]).toEqual([0, '']);
+  }
+  expect(await status()).toEqual([]);
+  expect(daemon!.log()).toMatch(/<5>domain=kiosk-hdmi active: HDMI-A-1/);
+  expect(daemon!.log()).toMatch(/<6>domain=kiosk-hdmi released \(stopped end destroyed\)/);
+});
+
+test('an invalid configuration aborts prepare with the precise error; stopped and release failed then succeed', () => {
+  const bad = kioskXml.replace('connector="HDMI-A-1"', 'connector="HDMI1"');
+  const r = hook(['kiosk-hdmi', 'prepare', 'begin', '-'], bad);
+  expect(r.status).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/directflip: domain kiosk-hdmi: invalid directflip configuration: directflip\/output\[1\]\/@connector: "HDMI1" is not a KMS connector name/);
+  expect(hook(['kiosk-hdmi', 'stopped', 'end', '-'], bad).status).toBe(0);
+  expect(hook(['kiosk-hdmi', 'release', 'end', '-'], bad).status).toBe(0);
+});
+
+test('with the daemon down: warn starts without direct flip, abort fails the start, reconnect never fails', async () => {
+  await daemon!.stop();
+  daemon = undefined;
+  const warn = hook(['kiosk-hdmi', 'prepare', 'begin', '-'], kioskXml);
+  expect(warn.status).toBe(0);
+  expect(warn.stderr).toMatch(/warning: starting without direct flip \(on-error="warn"\): directflipd is not running/);
+  const abort = hook(['kiosk-hdmi', 'prepare', 'begin', '-'], abortXml);
+  expect(abort.status).toBe(1);
+  expect(abort.stderr).toMatch(/on-error="abort"/);
+  expect(hook(['kiosk-hdmi', 'reconnect', 'begin', '-'], abortXml).status).toBe(0);
+  expect(hook(['kiosk-hdmi', 'release', 'end', '-'], abortXml).status).toBe(0);
+});
+
+test('the fast path: a domain without our metadata never starts node', () => {
+  const marker = join(root, 'node-started');
+  const fakeNode = join(root, 'fake-node');
+  writeFileSync(fakeNode, `#!/bin/sh\ntouch ${marker}\nexit 3\n`);
+  chmodSync(fakeNode, 0o755);
+  for (const op of ['prepare', 'start', 'started', 'stopped', 'release', 'migrate', 'restore', 'reconnect']) {
+    const r = hook(['plain-server', op, 'begin', '-'], plainXml, { DIRECTFLIP_NODE: fakeNode });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, '', '']);
+  }
+  expect(existsSync(marker)).toBe(false);
+  // With our metadata the shim does run node (here the fake one, which fails loudly).
+  expect(hook(['kiosk-hdmi', 'prepare', 'begin', '-'], kioskXml, { DIRECTFLIP_NODE: fakeNode }).status).toBe(3);
+  expect(existsSync(marker)).toBe(true);
+});
+
+test('migrate: refused with on-error="abort", allowed with a warning otherwise, and never a byte on stdout', () => {
+  const a = hook(['kiosk-hdmi', 'migrate', 'begin', '-'], abortXml);
+  expect([a.status, a.stdout]).toEqual([1, '']);
+  expect(a.stderr).toMatch(/migration is refused/);
+  const w = hook(['kiosk-hdmi', 'migrate', 'begin', '-'], kioskXml);
+  expect([w.status, w.stdout]).toEqual([0, '']);
+  expect(hook(['kiosk-hdmi', 'restore', 'begin', '-'], kioskXml).stdout).toBe('');
+});
+
+test('a caller that is not root gets AccessDenied', () => {
+  const script = `require(${JSON.stringify(join(REPO, 'dist/src/daemon/client.js'))}).callManager(${JSON.stringify(bus.address)}, 'Status', '', [], 5000)
+    .then(() => console.log('answered'), (e) => console.log(e.dbusName ?? e.message))`;
+  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+  expect(r.stdout.trim()).toBe('io.github.directflip1.Error.AccessDenied');
+});
+
+test('SIGKILL while a domain is active: the restarted daemon still reports it', async () => {
+  expect(hook(['kiosk-hdmi', 'prepare', 'begin', '-'], kioskXml).status).toBe(0);
+  expect(hook(['kiosk-hdmi', 'started', 'begin', '-'], kioskXml).status).toBe(0);
+  await daemon!.stop('SIGKILL');
+  daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
+  expect((await status()).map((d) => [d[0], d[1]])).toEqual([['kiosk-hdmi', 'active']]);
+  expect(daemon.log()).toMatch(/re-adopted after a daemon restart/);
+  // The state file makes the shim run the hook for release even without metadata in the XML.
+  expect(hook(['kiosk-hdmi', 'release', 'end', '-'], plainXml.replace('plain-server', 'kiosk-hdmi')).status).toBe(0);
+  expect(await status()).toEqual([]);
+});
+
+test('status from the CLI: a table, and a clear error when the daemon is down', async () => {
+  hook(['kiosk-hdmi', 'prepare', 'begin', '-'], kioskXml);
+  const r = runCli(['status', '--bus', bus.address]);
+  expect(r.stdout).toMatch(/kiosk-hdmi\s+prepared\s+HDMI-A-1/);
+  await daemon!.stop();
+  daemon = undefined;
+  const down = runCli(['status', '--bus', bus.address, '--timeout-ms', '3000']);
+  expect(down.status).toBe(1);
+  expect(down.stderr).toMatch(/directflipd is not running .*systemctl start directflipd/);
+});

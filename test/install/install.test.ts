@@ -1,0 +1,51 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli';
+import { REPO } from '../helpers/fixtures';
+
+let prefix: string;
+beforeEach(() => {
+  prefix = mkdtempSync(join(tmpdir(), 'directflip-prefix-'));
+});
+afterEach(() => rmSync(prefix, { recursive: true, force: true }));
+
+const files = ['etc/libvirt/hooks/qemu.d/50-directflip', 'etc/systemd/system/directflipd.service', 'etc/dbus-1/system.d/io.github.directflip1.conf', 'usr/share/dbus-1/system-services/io.github.directflip1.service'];
+
+test('install writes the hook, unit, policy and activation file, and prints each path', () => {
+  const r = runCli(['install', '--prefix', prefix]);
+  expect(r.status).toBe(0);
+  for (const f of files) {
+    expect(existsSync(join(prefix, f))).toBe(true);
+    expect(r.stdout).toContain(join(prefix, f));
+  }
+  expect(statSync(join(prefix, files[0])).mode & 0o777).toBe(0o755);
+  const shim = readFileSync(join(prefix, files[0]), 'utf8');
+  expect(shim).toContain(`NODE="\${DIRECTFLIP_NODE:-${process.execPath}}"`);
+  expect(shim).toContain(`HOME_DIR="\${DIRECTFLIP_HOME:-${REPO}}"`);
+  expect(readFileSync(join(prefix, files[1]), 'utf8')).toMatch(/Type=dbus\nBusName=io.github.directflip1/);
+  expect(r.stderr).toMatch(/libvirt looks for hooks only when it starts/);
+});
+
+test('uninstall removes exactly what install wrote, and keeps a file changed since', () => {
+  runCli(['install', '--prefix', prefix]);
+  const mine = join(prefix, 'etc/libvirt/hooks/qemu.d/10-someone-else');
+  writeFileSync(mine, '#!/bin/sh\n');
+  writeFileSync(join(prefix, files[1]), 'edited by the admin\n');
+  const r = runCli(['uninstall', '--prefix', prefix, '--json']);
+  const j = JSON.parse(r.stdout);
+  expect(j.removed.sort()).toEqual([files[0], files[2], files[3]].map((f) => join(prefix, f)).sort());
+  expect(j.kept).toEqual([join(prefix, files[1])]);
+  expect(existsSync(mine)).toBe(true);
+  expect(existsSync(join(prefix, files[1]))).toBe(true);
+});
+
+test('--dry-run changes nothing; installing twice is fine', () => {
+  const d = runCli(['install', '--prefix', prefix, '--dry-run']);
+  expect(d.stdout).toMatch(/^would write /m);
+  expect(existsSync(join(prefix, files[0]))).toBe(false);
+  expect(runCli(['install', '--prefix', prefix]).status).toBe(0);
+  expect(runCli(['install', '--prefix', prefix]).status).toBe(0);
+  expect(JSON.parse(runCli(['uninstall', '--prefix', prefix, '--json']).stdout).removed).toHaveLength(4);
+  expect(runCli(['uninstall', '--prefix', prefix]).stderr).toMatch(/nothing to uninstall/);
+});
