@@ -2,6 +2,7 @@ import yargs from 'yargs/yargs';
 import type { CommandModule } from 'yargs';
 import { reportFailure } from './output';
 import { daemonCommand } from './commands/daemon';
+import { demoCommand } from './commands/demo';
 import { hookCommand } from './commands/hook';
 import { installCommand, uninstallCommand } from './commands/install';
 import { planCommand } from './commands/plan';
@@ -20,6 +21,7 @@ const commands: CommandModule<object, never>[] = [
   hookCommand as CommandModule<object, never>,
   installCommand as CommandModule<object, never>,
   uninstallCommand as CommandModule<object, never>,
+  demoCommand as CommandModule<object, never>,
 ];
 
 export async function main(argv: string[]): Promise<void> {

@@ -9,6 +9,12 @@ import { BUS_NAME, introspectionXml, MANAGER_IFACE, OBJECT_PATH } from './names'
 import { withTimeout } from './timeout';
 
 const { Message, Variant } = dbus;
+
+/**
+ * Test and demo surface of a simulated host, not part of the Manager contract: Screenshot(s
+ * connector) → ay, a PNG of that monitor. Absent on real hardware.
+ */
+export const SIMULATOR_IFACE = 'io.github.directflip1.Simulator';
 type Msg = InstanceType<typeof Message>;
 
 /** A plane assignment as the D-Bus struct (ssuusss(iiuu)i). */
@@ -32,6 +38,8 @@ export class ManagerService {
     private readonly engine: Engine,
     private readonly log: Logger,
     private readonly info: { version: string; host: string },
+    /** Simulated hosts only: a PNG of what a connector's monitor shows (io.github.directflip1.Simulator). */
+    private readonly screenshot?: (connector: string) => Buffer,
   ) {}
 
   async start(): Promise<void> {
@@ -91,6 +99,7 @@ export class ManagerService {
     const b = msg.body as string[];
     if (iface === 'org.freedesktop.DBus.Introspectable' && msg.member === 'Introspect') return ['s', [this.xml]];
     if (iface === 'org.freedesktop.DBus.Properties') return this.properties(msg);
+    if (iface === SIMULATOR_IFACE && msg.member === 'Screenshot' && this.screenshot) return ['ay', [this.screenshot(b[0])]];
     if (iface && iface !== MANAGER_IFACE) throw new DaemonError('Refused', `no interface ${iface} here`);
     const OUT = 'sa(ssuusss(iiuu)i)as';
     switch (msg.member) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callManager } from '../../src/daemon/client';
 import { introspectionXml } from '../../src/daemon/names';
-import { startBus, startDaemon } from '../helpers/bus';
+import { runHookAsLibvirt, startBus, startDaemon } from '../helpers/bus';
 import type { DaemonProc } from '../helpers/bus';
 import { runCli } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
@@ -29,14 +29,8 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** The hook exactly as libvirt runs it: the shim, libvirt's argv, the XML on stdin, an empty environment. */
 function hook(args: string[], xml: string, extraEnv: Record<string, string> = {}) {
-  const env = {
-    LC_ALL: 'C', PATH: '/usr/bin:/bin', DIRECTFLIP_BUS_ADDRESS: bus.address, DIRECTFLIP_RUN_DIR: join(root, 'run/directflip'),
-    DIRECTFLIP_NODE: process.execPath, DIRECTFLIP_HOME: REPO, DIRECTFLIP_TIMEOUT_MS: '5000', ...extraEnv,
-  };
-  const r = spawnSync('/usr/bin/env', ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', join(REPO, 'hooks/qemu'), ...args], { input: xml, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runHookAsLibvirt(args, xml, { DIRECTFLIP_BUS_ADDRESS: bus.address, DIRECTFLIP_RUN_DIR: join(root, 'run/directflip'), DIRECTFLIP_TIMEOUT_MS: '5000', ...extraEnv });
 }
 
 const status = async () => (await callManager(bus.address, 'Status', '', [], 5000))[0] as [string, string, unknown[], string[]][];

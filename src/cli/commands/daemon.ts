@@ -4,6 +4,7 @@ import { Engine } from '../../daemon/engine';
 import { Journal } from '../../daemon/journal';
 import { stderrLogger } from '../../daemon/log';
 import { BUS_NAME, busAddress } from '../../daemon/names';
+import { simScreenshot } from '../../daemon/screenshot';
 import { ManagerService } from '../../daemon/service';
 import { HOST_HELP, openHost } from '../../kernel/host';
 
@@ -37,7 +38,9 @@ export const daemonCommand: CommandModule<object, Args> = {
     await engine.reconcile();
     const address = busAddress(args.bus);
     const bus = await connectBus(address, 10_000);
-    await new ManagerService(bus, engine, log, { version: '0.1.0', host: host.label }).start();
+    const sim = host.sim;
+    const screenshot = sim ? (connector: string) => simScreenshot(sim, connector) : undefined;
+    await new ManagerService(bus, engine, log, { version: '0.1.0', host: host.label }, screenshot).start();
     log('info', null, `directflipd ready: ${BUS_NAME} on ${address ?? 'the system bus'}, host ${host.label}`);
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {

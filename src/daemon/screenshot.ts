@@ -1,0 +1,18 @@
+import type { SimHost } from '../kernel/sim/host';
+import { renderCrtc } from '../kernel/sim/render';
+import { encodePng } from '../util/png';
+
+/** What the monitor on `connector` shows, as a PNG; a dark 640x360 frame when it has no signal. */
+export function simScreenshot(sim: SimHost, connector: string): Buffer {
+  const card = sim.card;
+  const conn = card.built.connectors.find((c) => c.name === connector);
+  if (!conn) throw new Error(`no connector ${connector} on the simulated card`);
+  const crtcId = Number(card.state.get(conn.id)?.get('CRTC_ID') ?? 0n);
+  const pic = crtcId ? renderCrtc(card, crtcId) : { width: 0, height: 0, rgba: Buffer.alloc(0) };
+  if (!pic.width) {
+    const rgba = Buffer.alloc(640 * 360 * 4);
+    for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
+    return encodePng(640, 360, rgba);
+  }
+  return encodePng(pic.width, pic.height, pic.rgba);
+}

@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { runCli } from '../helpers/cli';
+
+jest.setTimeout(60_000);
+
+function decodePng(png: Buffer): { width: number; height: number; raw: Buffer } {
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  return { width, height, raw: inflateSync(png.subarray(png.indexOf('IDAT') + 4, png.indexOf('IEND') - 8)) };
+}
+
+const daemons = () => spawnSync('ps', ['-eo', 'stat,args'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => /directflip daemon --bus unix:path=\/tmp\/directflip-bus-/.test(l) && !l.startsWith('Z'));
+
+test('demo: the guest goes on HDMI-A-1 and the monitor comes back pixel for pixel, leaving nothing running', () => {
+  const out = mkdtempSync(join(tmpdir(), 'directflip-demo-test-'));
+  const before = daemons().length;
+  const r = runCli(['demo', '--out', out, '--json']);
+  expect(r.status).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.ok).toBe(true);
+  expect(j.restoredExactly).toBe(true);
+  expect(j.steps.map((s: { op: string; status: number }) => `${s.op}:${s.status}`)).toEqual(['prepare:0', 'start:0', 'started:0', 'stopped:0', 'release:0']);
+  const [b, d, a] = ['before', 'during', 'after'].map((w) => decodePng(readFileSync(join(out, `HDMI-A-1-${w}.png`))));
+  expect([b.width, b.height]).toEqual([1920, 1080]);
+  expect(d.raw.equals(b.raw)).toBe(false); // the guest's planes were on screen
+  expect(a.raw.equals(b.raw)).toBe(true);
+  expect(j.seconds).toBeLessThan(10);
+  expect(daemons().length).toBe(before);
+  rmSync(out, { recursive: true, force: true });
+});
+
+test('demo prints a readable account of each step', () => {
+  const out = mkdtempSync(join(tmpdir(), 'directflip-demo-test-'));
+  const r = runCli(['demo', '--out', out]);
+  expect(r.status).toBe(0);
+  for (const want of ['hook kiosk-hdmi prepare begin', 'kiosk-hdmi active: HDMI-A-1 1920x1080@60', 'pixel for pixel', '<5>domain=kiosk-hdmi active']) expect(r.stdout).toContain(want);
+  rmSync(out, { recursive: true, force: true });
+});
