@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+/** src/demo under ts-jest, dist/src/demo when compiled: the package root holds hooks/qemu. */
+export const REPO_ROOT = ['../..', '../../..'].map((up) => resolve(__dirname, up)).find((d) => existsSync(join(d, 'hooks', 'qemu'))) ?? resolve(__dirname, '../../..');
 export const BIN = join(REPO_ROOT, 'bin', 'directflip');
 
 /** A private dbus-daemon any uid may use (the daemon's own uid check still applies). */

@@ -137,3 +137,22 @@ test('status from the CLI: a table, and a clear error when the daemon is down', 
   expect(down.status).toBe(1);
   expect(down.stderr).toMatch(/directflipd is not running .*systemctl start directflipd/);
 });
+
+test('16 domains prepared at once over D-Bus: a plane each or a clear refusal, never one plane twice', async () => {
+  const NS = 'https://directflip.github.io/xmlns/domain/1';
+  const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  const xml = (i: number) => `<domain><name>vm${i}</name><metadata><directflip xmlns="${NS}"><output connector="HDMI-A-1">
+    <plane from="primary" mdev="${uuid(i)}" to="overlay" x="${i * 8}" y="${i * 8}" width="960" height="540"/></output></directflip></metadata>
+    <devices><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid(i)}'/></source></hostdev></devices></domain>`;
+  const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => callManager(bus.address, 'Prepare', 'ss', [`vm${i}`, xml(i)], 20_000)));
+  const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<unknown[]>).value);
+  const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+  expect(ok.length + refused.length).toBe(16);
+  expect(ok.length).toBeGreaterThan(0);
+  for (const e of refused) {
+    expect(e.dbusName).toBe('io.github.directflip1.Error.Refused');
+    expect(e.message).toMatch(/no host plane fits/);
+  }
+  const planes = ok.map((b) => ((b[1] as unknown[][])[0][3]) as number);
+  expect(new Set(planes).size).toBe(planes.length);
+});
