@@ -25,6 +25,10 @@ export interface DemoResult {
 }
 
 const HOST = 'sim:gvt-skylake-directflip';
+const GUESTS = [
+  { domain: 'kiosk-hdmi', file: 'gvt-kiosk-hdmi.xml', what: 'a GVT-g kiosk, primary and cursor planes onto HDMI-A-1', shoot: ['HDMI-A-1'] },
+  { domain: 'dual-head', file: 'two-outputs.xml', what: 'one guest on HDMI-A-1 and on DP-1, which it switches on', shoot: ['DP-1'] },
+];
 const LIFECYCLE: [string, string][] = [['prepare', 'begin'], ['start', 'begin'], ['started', 'begin'], ['stopped', 'end'], ['release', 'end']];
 
 async function screenshot(address: string, connector: string): Promise<Buffer> {
@@ -60,26 +64,31 @@ export async function runDemo(outDir: string, say: (line: string) => void): Prom
       const file = join(outDir, `${connector}-${when}.png`);
       writeFileSync(file, png);
       pictures.push({ file, connector, when });
-      shots[when] = png;
+      shots[`${connector}/${when}`] = png;
       say(`  📷 ${connector} ${when}: ${file}`);
     };
-    const xml = readFileSync(join(REPO_ROOT, 'examples', 'gvt-kiosk-hdmi.xml'), 'utf8');
-    const domain = 'kiosk-hdmi';
-    say(`▶ guest ${domain} (examples/gvt-kiosk-hdmi.xml): a GVT-g kiosk, primary and cursor planes onto HDMI-A-1`);
-    await shoot('HDMI-A-1', 'before');
-    for (const [op, sub] of LIFECYCLE) {
-      const r = runHookAsLibvirt([domain, op, sub, '-'], xml, env);
-      steps.push({ domain, op, status: r.status, stderr: r.stderr });
-      say(`  hook ${domain} ${op} ${sub} -  → exit ${r.status}${r.stderr ? `: ${r.stderr.trim()}` : ''}`);
-      if (r.status !== 0) throw new Error(`the ${op} hook failed: ${r.stderr.trim()}`);
-      if (op === 'started') {
-        for (const line of describeStatus(await callManager(bus.address, 'Status', '', [], 10_000))) say(`    ${line}`);
-        await shoot('HDMI-A-1', 'during');
+    let restoredExactly = true;
+    for (const g of GUESTS) {
+      const xml = readFileSync(join(REPO_ROOT, 'examples', g.file), 'utf8');
+      say(`▶ guest ${g.domain} (examples/${g.file}): ${g.what}`);
+      for (const c of g.shoot) await shoot(c, 'before');
+      for (const [op, sub] of LIFECYCLE) {
+        const r = runHookAsLibvirt([g.domain, op, sub, '-'], xml, env);
+        steps.push({ domain: g.domain, op, status: r.status, stderr: r.stderr });
+        say(`  hook ${g.domain} ${op} ${sub} -  → exit ${r.status}${r.stderr ? `: ${r.stderr.trim()}` : ''}`);
+        if (r.status !== 0) throw new Error(`the ${op} hook failed: ${r.stderr.trim()}`);
+        if (op === 'started') {
+          for (const line of describeStatus(await callManager(bus.address, 'Status', '', [], 10_000))) say(`    ${line}`);
+          for (const c of g.shoot) await shoot(c, 'during');
+        }
+      }
+      for (const c of g.shoot) {
+        await shoot(c, 'after');
+        const same = shots[`${c}/before`].equals(shots[`${c}/after`]);
+        restoredExactly &&= same;
+        say(same ? `✔ ${c} after release is pixel for pixel what it showed before` : `✘ ${c} differs after release`);
       }
     }
-    await shoot('HDMI-A-1', 'after');
-    const restoredExactly = shots.before.equals(shots.after);
-    say(restoredExactly ? '✔ HDMI-A-1 after release is pixel for pixel what it showed before' : '✘ HDMI-A-1 differs after release');
     const log = daemon.log().trim().split('\n').filter((l) => /domain=/.test(l));
     say('▶ what directflipd logged');
     for (const l of log) say(`    ${l}`);

@@ -23,7 +23,8 @@ test('demo: the guest goes on HDMI-A-1 and the monitor comes back pixel for pixe
   const j = JSON.parse(r.stdout);
   expect(j.ok).toBe(true);
   expect(j.restoredExactly).toBe(true);
-  expect(j.steps.map((s: { op: string; status: number }) => `${s.op}:${s.status}`)).toEqual(['prepare:0', 'start:0', 'started:0', 'stopped:0', 'release:0']);
+  const ops = ['prepare:0', 'start:0', 'started:0', 'stopped:0', 'release:0'];
+  expect(j.steps.map((s: { domain: string; op: string; status: number }) => `${s.domain} ${s.op}:${s.status}`)).toEqual([...ops.map((o) => `kiosk-hdmi ${o}`), ...ops.map((o) => `dual-head ${o}`)]);
   const [b, d, a] = ['before', 'during', 'after'].map((w) => decodePng(readFileSync(join(out, `HDMI-A-1-${w}.png`))));
   expect([b.width, b.height]).toEqual([1920, 1080]);
   expect(d.raw.equals(b.raw)).toBe(false); // the guest's planes were on screen
