@@ -12,6 +12,7 @@ import { StandIns } from '../kms/stand-ins';
 import { TestOnlyJudge } from '../kms/test-only';
 import type { Plan } from '../kms/types';
 import { PlanRefused } from '../kms/types';
+import { SourceError } from '../sources/resolve';
 import { DaemonError } from './errors';
 import { Journal } from './journal';
 import type { DomainRecord } from './journal';
@@ -21,6 +22,7 @@ export interface DomainStatus {
   domain: string;
   state: DomainRecord['state'];
   plan: Plan;
+  sources: DomainRecord['sources'];
   notes: string[];
 }
 
@@ -78,6 +80,7 @@ export class Engine {
         built = buildRequest(this.host, this.dev, t, config);
       } catch (e) {
         if (isKernelError(e)) throw new DaemonError('Refused', `${name}: a framebuffer like the guest's cannot be made: ${e.message}`);
+        if (e instanceof SourceError) throw new DaemonError(e.code === 'EDF_NO_SOURCE' ? 'InvalidConfig' : 'Refused', e.message);
         throw e;
       }
       const reserved = [...this.live.values()].filter((l) => l.record.state === 'prepared').flatMap((l) => l.record.plan.outputs);
@@ -102,9 +105,12 @@ export class Engine {
       this.occupancy.hold(holding);
       const record: DomainRecord = {
         domain: name, state: 'prepared', restore: config.directflip!.outputs.some((o) => o.restore === 'off') ? 'off' : 'previous',
-        plan, holding, snapshots: [], updated: new Date().toISOString(),
+        plan, sources: built.sources, holding, snapshots: [], updated: new Date().toISOString(),
       };
-      const notes = Object.entries(built.assumptions).map(([k, why]) => `${k}: guest plane assumed until its source reports it (${why})`);
+      const notes = [
+        ...Object.entries(built.sources).map(([k, v]) => `${k}: source ${v.source}: ${v.why}`),
+        ...Object.entries(built.assumptions).map(([k, why]) => `${k}: guest plane assumed until its source reports it (${why})`),
+      ];
       this.live.set(name, { record, standIns: built.standIns, notes });
       this.journal.write(record);
       this.log('info', name, `prepared: ${describe(plan)}; ${plan.testOnlyCommits} TEST_ONLY`);
@@ -235,5 +241,5 @@ function describe(p: Plan): string {
 }
 
 function status(r: DomainRecord, notes: string[]): DomainStatus {
-  return { domain: r.domain, state: r.state, plan: r.plan, notes };
+  return { domain: r.domain, state: r.state, plan: r.plan, sources: r.sources ?? {}, notes };
 }

@@ -11,6 +11,8 @@ export interface DomainRecord {
   state: 'prepared' | 'active';
   restore: 'previous' | 'off';
   plan: Plan;
+  /** Plane key → the source serving it and why (plan and status show it). */
+  sources: Record<string, { source: string; why: string }>;
   holding: Holding;
   /** Prior state of every object the domain touched, recorded before its first commit. */
   snapshots: ObjectSnapshot[];

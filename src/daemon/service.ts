@@ -18,9 +18,9 @@ export const SIMULATOR_IFACE = 'io.github.directflip1.Simulator';
 type Msg = InstanceType<typeof Message>;
 
 /** A plane assignment as the D-Bus struct (ssuusss(iiuu)i). */
-function planeStructs(plan: Plan, sources: Record<string, string>): unknown[] {
+function planeStructs(plan: Plan, sources: DomainStatus['sources']): unknown[] {
   return plan.outputs.flatMap((o) =>
-    o.planes.map((p) => [o.connector, modeLabel(o.mode), o.crtcId, p.planeId, p.planeType, p.from, sources[p.key] ?? 'auto', [p.dst.x, p.dst.y, p.dst.w, p.dst.h], p.zpos ?? -1]),
+    o.planes.map((p) => [o.connector, modeLabel(o.mode), o.crtcId, p.planeId, p.planeType, p.from, sources[p.key]?.source ?? 'auto', [p.dst.x, p.dst.y, p.dst.w, p.dst.h], p.zpos ?? -1]),
   );
 }
 
@@ -31,7 +31,6 @@ function planeStructs(plan: Plan, sources: Record<string, string>): unknown[] {
  */
 export class ManagerService {
   private readonly xml = introspectionXml();
-  private readonly sources = new Map<string, Record<string, string>>();
 
   constructor(
     private readonly bus: dbus.MessageBus,
@@ -91,7 +90,7 @@ export class ManagerService {
   }
 
   private result(s: DomainStatus): unknown[] {
-    return [s.state, planeStructs(s.plan, this.sources.get(s.domain) ?? {}), s.notes];
+    return [s.state, planeStructs(s.plan, s.sources), s.notes];
   }
 
   private async dispatch(msg: Msg): Promise<[string, unknown[]]> {
@@ -106,7 +105,6 @@ export class ManagerService {
       case 'Prepare': {
         const c = this.config(b[1]);
         if (!c.configured) return [OUT, ['unconfigured', [], []]];
-        this.sources.set(c.name, Object.fromEntries(c.directflip!.outputs.flatMap((o) => o.planes.map((p) => [p.path, p.source]))));
         const s = await this.engine.prepare(c);
         this.changed(c.name, s.state);
         return [OUT, this.result(s)];

@@ -2,6 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SysPaths } from '../sys/paths';
+import { realSysfs, SimSysfs } from '../sys/sysfs';
+import type { SysfsIO } from '../sys/sysfs';
 import type { KernelBackend } from './types';
 import type { SimHost } from './sim/host';
 
@@ -13,6 +15,8 @@ export interface Host {
   backend: KernelBackend;
   sys: SysPaths;
   sim?: SimHost;
+  /** Sysfs attribute reads and writes (live attributes on a simulated host). */
+  sysfs: SysfsIO;
   /** DRM card device paths (as the backend opens them). */
   cards(): string[];
   /** The mdev a domain names, created first where the host does that (mdevctl on the sim). */
@@ -39,7 +43,7 @@ function nativeHost(root: string): Host {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { nativeBackend } = require('./native') as typeof import('./native');
   return {
-    kind: 'native', label: 'native', backend: nativeBackend(), sys, cards: () => cards,
+    kind: 'native', label: 'native', backend: nativeBackend(), sys, sysfs: realSysfs, cards: () => cards,
     ensureMdev: (uuid) => existsSync(sys.mdevDevice(uuid)),
     close: () => undefined,
   };
@@ -61,12 +65,28 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
   // daemon's journal must survive its own restart, as it does on a real host).
   for (const d of ['sys', 'dev']) rmSync(sys.at(d), { recursive: true, force: true });
   buildFakeTree(sys, sim);
+  const sysfs = new SimSysfs();
+  // Intel's direct-flip kernel: writing a plane type selects it, reading gives its kernel fb id.
+  const liveAttributes = (uuid: string) => {
+    if (!profile.vfio.directFlip) return;
+    let plane: 'primary' | 'cursor' = 'primary';
+    sysfs.add(sys.at('sys/devices', profile.vfio.parentSysfs, uuid, 'intel_vgpu', 'plane_id_index'), {
+      write: (v) => {
+        const n = v.trim();
+        if (n !== '1' && n !== '2') throw Object.assign(new Error(`EINVAL: plane_id_index takes 1 (primary) or 2 (cursor), not ${n}`), { code: 'EINVAL' });
+        plane = n === '1' ? 'primary' : 'cursor';
+      },
+      read: () => `${sim.vfio.directFlipFb(uuid, plane)}\n`,
+    });
+  };
+  for (const uuid of sim.vfio.mdevs.keys()) liveAttributes(uuid);
   return {
-    kind: 'sim', label: `sim:${profile.name}`, backend: sim, sys, sim, cards: () => [profile.kms.devPath],
+    kind: 'sim', label: `sim:${profile.name}`, backend: sim, sys, sim, sysfs, cards: () => [profile.kms.devPath],
     ensureMdev: (uuid) => {
       if (sim.vfio.mdevs.has(uuid)) return true;
       if (!sim.vfio.ensureMdev(uuid)) return false;
       addMdev(sys, sim, uuid);
+      liveAttributes(uuid);
       return true;
     },
     close: () => {

@@ -14,6 +14,8 @@ export interface DryRun {
   driver: string;
   /** Plane key → why its format and size are assumed. */
   assumptions: Record<string, string>;
+  /** Plane key → the source that serves it and why. */
+  sources: Record<string, { source: string; why: string }>;
   notes: string[];
 }
 
@@ -40,7 +42,7 @@ export function dryRun(host: Host, config: DomainConfig, opts: { budgetMs?: numb
     const judge = new TestOnlyJudge(dev, t);
     try {
       const plan = planDomain(t, built.request, opts.occupancy ?? new Occupancy(), { testOnly: master ? judge.judge : undefined, budgetMs: opts.budgetMs });
-      return { plan, card, driver: t.driver.name, assumptions: built.assumptions, notes };
+      return { plan, card, driver: t.driver.name, assumptions: built.assumptions, sources: built.sources, notes };
     } finally {
       judge.dispose();
       built.standIns.cleanup();

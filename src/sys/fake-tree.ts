@@ -22,6 +22,8 @@ export function buildFakeTree(sys: SysPaths, host: SimHost): void {
   link(sys.devDri(host.profile.kms.devPath), sys.at('dev/dri/by-path', host.byPathName));
   file(sys.at('dev/vfio/vfio'), '');
   const parentDir = sys.at('sys/devices', v.parentSysfs ?? 'virtual/none');
+  // /sys/bus/pci/devices/<address> links to the device, as on a real host.
+  if (/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(v.parent ?? '')) link(parentDir, sys.at('sys/bus/pci/devices', v.parent));
   for (const t of v.types ?? []) {
     const td = join(parentDir, 'mdev_supported_types', t.name);
     file(join(td, 'name'), `${t.name}\n`);
@@ -53,6 +55,11 @@ export function addMdev(sys: SysPaths, host: SimHost, uuid: string): void {
   symlinkSync(rel(join(dev, 'mdev_type'), join(parentDir, 'mdev_supported_types', m.type)), join(dev, 'mdev_type'));
   symlinkSync(rel(join(dev, 'iommu_group'), group), join(dev, 'iommu_group'));
   writeFileSync(join(dev, 'remove'), '');
+  if (host.profile.vfio.directFlip) {
+    // The May 2019 RFC's attribute: write a plane type, read back that plane's kernel fb id.
+    mkdirSync(join(dev, 'intel_vgpu'), { recursive: true });
+    writeFileSync(join(dev, 'intel_vgpu', 'plane_id_index'), '0\n');
+  }
   mkdirSync(sys.mdevDevices(), { recursive: true });
   symlinkSync(rel(sys.mdevDevice(uuid), dev), sys.mdevDevice(uuid));
   mkdirSync(sys.at('dev/vfio'), { recursive: true });

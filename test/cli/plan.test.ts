@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, STACK_RE } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
@@ -7,9 +8,11 @@ const kiosk = join(REPO, 'examples', 'gvt-kiosk-hdmi.xml');
 test('plan prints the assignment table, the TEST_ONLY count and the time', () => {
   const r = runCli(['plan', kiosk, '--host', 'sim:gvt-skylake']);
   expect(r.status).toBe(0);
-  expect(r.stdout).toMatch(/CONNECTOR\s+CRTC\s+MODE\s+HOST PLANE\s+← GUEST PLANE\s+GEOMETRY\s+ZPOS/);
-  expect(r.stdout).toMatch(/HDMI-A-1\s+\d+ \(pipe B\)\s+1920x1080@60\s+\d+ primary\s+guest primary \(assumed\)\s+1920x1080 → 1920x1080\+0\+0/);
-  expect(r.stdout).toMatch(/\d+ cursor\s+guest cursor \(assumed\)\s+64x64 → 64x64\+0\+0/);
+  expect(r.stdout).toMatch(/CONNECTOR\s+CRTC\s+MODE\s+HOST PLANE\s+← GUEST PLANE\s+SOURCE\s+GEOMETRY\s+ZPOS/);
+  expect(r.stdout).toMatch(/HDMI-A-1\s+\d+ \(pipe B\)\s+1920x1080@60\s+\d+ primary\s+guest primary \(assumed\)\s+qemu-dbus\s+1920x1080 → 1920x1080\+0\+0/);
+  expect(r.stdout).toMatch(/\d+ cursor\s+guest cursor \(assumed\)\s+qemu-dbus\s+64x64 → 64x64\+0\+0/);
+  // Mainline GVT-g: gvt-fb is unavailable, and plan says why before falling through.
+  expect(r.stdout).toMatch(/plane\[1\]: source qemu-dbus: gvt-fb unavailable \(.*ESRCH.*\); QEMU's D-Bus display/);
   expect(r.stdout).toMatch(/^2 TEST_ONLY commits, planned in [\d.]+ ms \(search [\d.]+ ms\)$/m);
   expect(r.stdout).toMatch(/assumed .*only the VM's QEMU/);
 });
@@ -26,10 +29,28 @@ test('plan --json gives the same data as the table', () => {
   expect(Object.keys(j.assumptions)).toEqual(['directflip/output[1]/plane[1]', 'directflip/output[1]/plane[2]']);
 });
 
+test("on Intel's direct-flip kernel, auto picks gvt-fb and the guest's own kernel fb", () => {
+  const r = runCli(['plan', kiosk, '--host', 'sim:gvt-skylake-directflip', '--json']);
+  expect(r.status).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.sources['directflip/output[1]/plane[1]']).toEqual({ source: 'gvt-fb', why: expect.stringMatching(/^kernel fb \d+ via intel_vgpu\/plane_id_index$/) });
+  expect(j.assumptions).toEqual({});
+});
+
+test('without a D-Bus display and without the direct-flip ABI, auto is an error naming both remedies', () => {
+  const xml = readFileSync(kiosk, 'utf8').replace("<graphics type='dbus'/>", '');
+  const r = runCli(['plan', '--host', 'sim:gvt-skylake', '-'], xml);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/no plane source: gvt-fb: .*; qemu-dbus: the domain has no <graphics type='dbus'\/>\. Add <graphics type='dbus'\/> to the domain, or run a kernel with Intel's local-display direct-flip ABI/);
+  const g = runCli(['plan', '--host', 'sim:gvt-skylake', '-'], readFileSync(kiosk, 'utf8').replace('to="primary"/>', 'to="primary" source="gvt-fb"/>'));
+  expect(g.status).toBe(1);
+  expect(g.stderr).toMatch(/source gvt-fb is unavailable: .*ESRCH/);
+});
+
 test('plan reads the real guest plane when the mdev answers (mbochs on vkms)', () => {
   const xml = `<domain><name>m</name><metadata><directflip xmlns="https://directflip.github.io/xmlns/domain/1"><output connector="Virtual-1">
     <plane from="primary" mdev="0f2d7e6a-5c4b-4a39-8e21-7d6c5b4a3f10" to="overlay"/></output></directflip></metadata>
-    <devices><hostdev mode='subsystem' type='mdev'><source><address uuid='0f2d7e6a-5c4b-4a39-8e21-7d6c5b4a3f10'/></source></hostdev></devices></domain>`;
+    <devices><graphics type='dbus'/><hostdev mode='subsystem' type='mdev'><source><address uuid='0f2d7e6a-5c4b-4a39-8e21-7d6c5b4a3f10'/></source></hostdev></devices></domain>`;
   const r = runCli(['plan', '--json', '--host', 'sim:vkms', '-'], xml);
   expect(r.status).toBe(0);
   const j = JSON.parse(r.stdout);

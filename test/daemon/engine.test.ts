@@ -78,7 +78,7 @@ test('16 domains prepared at once: each gets its own plane or a clear refusal, n
   const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   const domains = Array.from({ length: 16 }, (_, i) => parseDomainXml(`<domain><name>vm${i}</name><metadata><directflip xmlns="${NS}">
       <output connector="HDMI-A-1"><plane from="primary" mdev="${uuid(i)}" to="overlay" x="${i * 10}" y="${i * 10}" width="960" height="540"/></output>
-    </directflip></metadata><devices><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid(i)}'/></source></hostdev></devices></domain>`));
+    </directflip></metadata><devices><graphics type='dbus'/><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid(i)}'/></source></hostdev></devices></domain>`));
   const results = await Promise.allSettled(domains.map((d) => e.prepare(d)));
   const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<Engine['prepare']>>>).value);
   const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
@@ -136,4 +136,26 @@ test('state file names are safe for any libvirt domain name, and distinct', () =
   expect(stateFileName('..')).toBe('%2E..json');
   expect(stateFileName('é')).toBe('%C3%A9.json');
   expect(stateFileName('a%b')).not.toBe(stateFileName('a b'));
+});
+
+test("gvt-fb: the guest's kernel fb is assigned once, and the guest's flips reach the screen with no work by the daemon", async () => {
+  host.close();
+  host = openHost('sim:gvt-skylake-directflip');
+  const e = new Engine(host, new Journal(run), log);
+  const s = await e.prepare(kiosk);
+  expect(Object.values(s.sources).map((x) => x.source)).toEqual(['gvt-fb', 'gvt-fb']);
+  await e.activate('kiosk-hdmi');
+  const sim = host.sim!;
+  const crtc = s.plan.outputs[0].crtcId;
+  const { renderCrtc } = await import('../../src/kernel/sim/render');
+  const first = renderCrtc(sim.card, crtc).rgba;
+  const ioctls = [...sim.card.counters.ioctls.values()].reduce((a, b) => a + b, 0);
+  const uuid = 'c2177883-f1bb-47f0-914d-32a22e3a8804';
+  for (let i = 0; i < 10; i++) sim.vfio.guestFlip(uuid, 'primary', Buffer.alloc(sim.vfio.mdev(uuid).planes.primary!.buffer.pixels.length, i * 20));
+  expect([...sim.card.counters.ioctls.values()].reduce((a, b) => a + b, 0)).toBe(ioctls);
+  const after = renderCrtc(sim.card, crtc).rgba;
+  expect(after.equals(first)).toBe(false);
+  const at = (500 * 1920 + 500) * 4; // away from the cursor in the top-left corner
+  expect([after[at], after[at + 1], after[at + 2]]).toEqual([180, 180, 180]);
+  await e.release('kiosk-hdmi', 'destroyed');
 });

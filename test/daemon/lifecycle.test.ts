@@ -143,7 +143,7 @@ test('16 domains prepared at once over D-Bus: a plane each or a clear refusal, n
   const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   const xml = (i: number) => `<domain><name>vm${i}</name><metadata><directflip xmlns="${NS}"><output connector="HDMI-A-1">
     <plane from="primary" mdev="${uuid(i)}" to="overlay" x="${i * 8}" y="${i * 8}" width="960" height="540"/></output></directflip></metadata>
-    <devices><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid(i)}'/></source></hostdev></devices></domain>`;
+    <devices><graphics type='dbus'/><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid(i)}'/></source></hostdev></devices></domain>`;
   const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => callManager(bus.address, 'Prepare', 'ss', [`vm${i}`, xml(i)], 20_000)));
   const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<unknown[]>).value);
   const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);

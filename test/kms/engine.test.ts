@@ -23,7 +23,7 @@ const NS = 'https://directflip.github.io/xmlns/domain/1';
 
 function domain(name: string, uuid: string, output: string): DomainConfig {
   return parseDomainXml(`<domain><name>${name}</name><metadata><directflip xmlns="${NS}">${output}</directflip></metadata>
-    <devices><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid}'/></source></hostdev></devices></domain>`);
+    <devices><graphics type='dbus'/><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid}'/></source></hostdev></devices></domain>`);
 }
 
 interface Ctx {

@@ -6,6 +6,7 @@ import { dryRun } from '../../kms/dry-run';
 import type { DryRun } from '../../kms/dry-run';
 import { modeLabel } from '../../kms/mode';
 import { PlanRefused } from '../../kms/types';
+import { SourceError } from '../../sources/resolve';
 import { CliError, printJson } from '../output';
 import { readInput, STDIN } from '../read-input';
 import { table } from '../table';
@@ -52,6 +53,7 @@ export const planCommand: CommandModule<object, Args> = {
       else process.stdout.write(describe(host.label, config.name, r));
     } catch (e) {
       if (e instanceof PlanRefused) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, request: e.request, reasons: e.reasons });
+      if (e instanceof SourceError) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, path: e.path });
       if (isKernelError(e)) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, syscall: e.syscall });
       throw e;
     } finally {
@@ -65,19 +67,20 @@ function describe(host: string, domain: string, r: DryRun): string {
   const rows = p.outputs.flatMap((o) =>
     o.planes.map((a) => [
       o.connector, `${o.crtcId} (pipe ${String.fromCharCode(65 + o.crtcIndex)})`, `${modeLabel(o.mode)}${o.modeset ? ' *' : ''}`,
-      `${a.planeId} ${a.planeType}`, `guest ${a.from}${r.assumptions[a.key] ? ' (assumed)' : ''}`,
+      `${a.planeId} ${a.planeType}`, `guest ${a.from}${r.assumptions[a.key] ? ' (assumed)' : ''}`, r.sources[a.key]?.source ?? '-',
       `${a.src.w}x${a.src.h} → ${a.dst.w}x${a.dst.h}+${a.dst.x}+${a.dst.y}`, a.zpos === null ? '-' : String(a.zpos),
     ]),
   );
   const lines = [
     `domain ${domain} on ${host} (${r.card}, ${r.driver})`,
     '',
-    table(['CONNECTOR', 'CRTC', 'MODE', 'HOST PLANE', '← GUEST PLANE', 'GEOMETRY', 'ZPOS'], rows).trimEnd(),
+    table(['CONNECTOR', 'CRTC', 'MODE', 'HOST PLANE', '← GUEST PLANE', 'SOURCE', 'GEOMETRY', 'ZPOS'], rows).trimEnd(),
     '',
     `${p.testOnlyCommits} TEST_ONLY commit${p.testOnlyCommits === 1 ? '' : 's'}, planned in ${p.elapsedMs.toFixed(2)} ms (search ${p.searchMs.toFixed(2)} ms)${p.verified ? '' : ' (unverified: no TEST_ONLY)'}`,
   ];
   if (p.outputs.some((o) => o.modeset)) lines.push('* the mode or routing changes: committing needs a modeset');
   const planes = new Map(p.outputs.flatMap((o) => o.planes.map((a) => [a.key, a])));
+  for (const [key, s] of Object.entries(r.sources)) lines.push(`${key}: source ${s.source}: ${s.why}`);
   for (const [key, why] of Object.entries(r.assumptions)) {
     const a = planes.get(key);
     lines.push(`${key}: guest plane assumed ${a ? `${a.src.w}x${a.src.h}` : ''}: ${why}`);

@@ -20,7 +20,11 @@ export class SimHost implements KernelBackend {
     opts: { vblank?: 'manual' | 'timer' } = {},
   ) {
     this.card = new SimCard(profile.kms, { dmabufs: this.dmabufs, vblank: opts.vblank ?? 'manual' });
-    this.vfio = new SimVfio(profile.vfio, { dmabufs: this.dmabufs, kernelFb: (b) => this.card.kernelFb(b) });
+    this.vfio = new SimVfio(profile.vfio, {
+      dmabufs: this.dmabufs,
+      kernelFb: (b) => this.card.kernelFb(b),
+      retargetFb: (id, b) => this.card.retargetKernelFb(id, b),
+    });
   }
 
   /** The names the card answers to, as /dev/dri shows them. */

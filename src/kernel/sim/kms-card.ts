@@ -118,6 +118,16 @@ export class SimCard {
     return id;
   }
 
+  /**
+   * Intel's direct flip: the kernel-owned fb keeps its id while the guest flips, and scans out
+   * whatever the guest shows now, with no work by any client.
+   */
+  retargetKernelFb(id: number, buf: SimBuffer): void {
+    const fb = this.fbs.get(id);
+    if (!fb || fb.owner !== null) throw new Error(`sim: fb ${id} is not kernel-owned`);
+    Object.assign(fb, { width: buf.width, height: buf.height, format: buf.format, modifier: buf.modifier, pitches: [buf.stride], modifiers: [buf.modifier], buffer: buf });
+  }
+
   newBlob(data: Buffer, owner: SimKmsFile | null): number {
     const id = this.built.nextId();
     this.blobs.set(id, { data, owner, destroyed: false });

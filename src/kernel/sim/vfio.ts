@@ -28,7 +28,7 @@ export interface SimMdev {
   deviceOpen: boolean;
   /** dmabuf id → the buffer it was issued for. */
   dmabufs: Map<number, SimBuffer>;
-  /** generation → kernel fb id (Intel's direct flip hands out one fb per guest framebuffer). */
+  /** plane → kernel fb id (Intel's direct flip: one fb per plane, following the guest). */
   drmFbs: Map<string, number>;
 }
 
@@ -41,7 +41,7 @@ export class SimVfio {
 
   constructor(
     readonly profile: VfioProfile,
-    readonly env: { dmabufs: SimDmabufTable; kernelFb: (buf: SimBuffer) => number },
+    readonly env: { dmabufs: SimDmabufTable; kernelFb: (buf: SimBuffer) => number; retargetFb: (id: number, buf: SimBuffer) => void },
   ) {
     this.nextGroup = profile.firstIommuGroup ?? 0;
     for (const m of profile.mdevs ?? []) this.createMdev(m.uuid, m.type);
@@ -97,6 +97,8 @@ export class SimVfio {
     const b = newSimBuffer({ ...p.buffer, pixels: Buffer.from(pixels ?? p.buffer.pixels) });
     p.buffer = b;
     p.generation++;
+    const fb = this.mdev(uuid).drmFbs.get(plane);
+    if (fb) this.env.retargetFb(fb, b);
   }
 
   /** Test control: the guest enables (spec) or disables (null) a plane. */
@@ -104,6 +106,22 @@ export class SimVfio {
     const m = this.mdev(uuid);
     const gen = (m.planes[plane]?.generation ?? 0) + 1;
     m.planes[plane] = spec ? { buffer: newSimBuffer(spec), generation: gen } : null;
+  }
+
+  /**
+   * The kernel-owned fb of a guest plane on Intel's direct-flip kernel: one id per plane for the
+   * vGPU's life, following the guest's flips. 0 when the guest has the plane off.
+   */
+  directFlipFb(uuid: string, which: 'primary' | 'cursor'): number {
+    const m = this.mdev(uuid);
+    const plane = m.planes[which];
+    if (!plane) return 0;
+    let fb = m.drmFbs.get(which);
+    if (!fb) {
+      fb = this.env.kernelFb(plane.buffer);
+      m.drmFbs.set(which, fb);
+    }
+    return fb;
   }
 
   mdev(uuid: string): SimMdev {
@@ -282,15 +300,7 @@ class SimDevice implements VfioDevice {
     if (!plane) return zero;
     const b = plane.buffer;
     const info: GfxPlaneInfo = { ...zero, drmFormat: b.format, drmFormatMod: b.modifier, width: b.width, height: b.height, stride: b.stride, size: b.stride * b.height };
-    if (flags === DRM) {
-      const key = `${which}:${plane.generation}`;
-      let fb = this.mdev.drmFbs.get(key);
-      if (!fb) {
-        fb = this.sim.env.kernelFb(b);
-        this.mdev.drmFbs.set(key, fb);
-      }
-      return { ...info, drmFbId: fb };
-    }
+    if (flags === DRM) return { ...info, drmFbId: this.sim.directFlipFb(this.mdev.uuid, which) };
     const existing = [...this.mdev.dmabufs].find(([, buf]) => buf === b);
     const id = existing ? existing[0] : this.nextDmabufId++;
     this.mdev.dmabufs.set(id, b);

@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs';
+import { VFIO } from '../kernel/constants';
+import type { Host } from '../kernel/host';
+import { listMdevs } from '../sys/mdevs';
+import { SysPaths } from '../sys/paths';
+import { queryPlane, withVfioDevice } from './vfio-query';
+
+/**
+ * gvt-fb: the mailing-list proposal. On Intel's local-display direct-flip kernel every vGPU plane
+ * is a kernel-owned framebuffer; its id is assigned to a host plane once and the kernel flips it
+ * with the guest, so there is no per-frame work at all. Two ways to learn the id: the RFC's sysfs
+ * attribute (write the plane type, read the fb id), or VFIO's QUERY_GFX_PLANE with
+ * PROBE|DRM (Intel's out-of-tree flag) when the device can be opened. Mainline answers EINVAL.
+ */
+export type GvtFb = { fbId: number; via: 'sysfs' | 'vfio' } | { why: string };
+
+export function gvtFbId(host: Host, uuid: string, plane: 'primary' | 'cursor'): GvtFb {
+  const m = listMdevs(host.sys).find((x) => x.uuid === uuid);
+  if (m) {
+    const attr = host.sys.at('sys/bus/pci/devices', SysPaths.name(m.parent), SysPaths.uuid(uuid), 'intel_vgpu', 'plane_id_index');
+    if (existsSync(attr)) {
+      host.sysfs.write(attr, plane === 'primary' ? '1' : '2');
+      const fb = Number(host.sysfs.read(attr));
+      return Number.isInteger(fb) && fb >= 0 ? { fbId: fb, via: 'sysfs' } : { why: `${attr} answered ${JSON.stringify(fb)}` };
+    }
+  }
+  const r = withVfioDevice(host, uuid, (d) => {
+    if (!queryPlane(d, VFIO.GFX_PLANE_TYPE_PROBE | VFIO.GFX_PLANE_TYPE_DRM_OUT_OF_TREE, plane)) return null;
+    return queryPlane(d, VFIO.GFX_PLANE_TYPE_DRM_OUT_OF_TREE, plane)?.drmFbId ?? 0;
+  });
+  if ('why' in r) return { why: `no intel_vgpu/plane_id_index in sysfs, and VFIO cannot ask: ${r.why}` };
+  if (r.ok === null) return { why: 'the kernel lacks the local-display direct-flip ABI (PROBE|DRM answers EINVAL)' };
+  return { fbId: r.ok, via: 'vfio' };
+}

@@ -1,0 +1,96 @@
+import type { DomainConfig, PlaneConfig } from '../config';
+import { DRM_FORMAT, DRM_FORMAT_MOD, VFIO } from '../kernel/constants';
+import type { Host } from '../kernel/host';
+import type { KmsDevice } from '../kernel/types';
+import { gvtFbId } from './gvt-fb';
+import { planeOff, queryPlane, withVfioDevice } from './vfio-query';
+
+export type SourceKind = 'gvt-fb' | 'qemu-dbus' | 'vfio';
+
+export interface GuestPlaneInfo {
+  format: number;
+  modifier: bigint;
+  width: number;
+  height: number;
+  /** The guest plane's own kernel fb (gvt-fb), shown as is. */
+  kernelFbId: number | null;
+  /** null when read from the host; else why it is a guess. */
+  assumedBecause: string | null;
+}
+
+export interface ResolvedPlane {
+  source: SourceKind;
+  /** Why this source: what `plan` and `status` show. */
+  why: string;
+  guest: GuestPlaneInfo;
+}
+
+/** No source can serve a plane as configured: a configuration problem (design §3) or a refusal. */
+export class SourceError extends Error {
+  constructor(
+    readonly code: 'EDF_NO_SOURCE' | 'EDF_SOURCE_UNAVAILABLE',
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'SourceError';
+  }
+}
+
+const CURSOR = { format: DRM_FORMAT.ARGB8888, modifier: DRM_FORMAT_MOD.LINEAR, width: 64, height: 64 };
+
+function assumed(p: PlaneConfig, size: { width: number; height: number }, why: string): GuestPlaneInfo {
+  return p.from === 'cursor'
+    ? { ...CURSOR, kernelFbId: null, assumedBecause: why }
+    : { format: DRM_FORMAT.XRGB8888, modifier: DRM_FORMAT_MOD.LINEAR, ...size, kernelFbId: null, assumedBecause: why };
+}
+
+/** What VFIO's DMABUF query says of the plane, when the device may be opened (mbochs). */
+function dmabufGuest(host: Host, uuid: string, p: PlaneConfig, size: { width: number; height: number }): GuestPlaneInfo {
+  const r = withVfioDevice(host, uuid, (d) => queryPlane(d, VFIO.GFX_PLANE_TYPE_DMABUF, p.from));
+  if ('why' in r) return assumed(p, size, r.why);
+  if (!r.ok) return assumed(p, size, `mdev ${uuid} answers no DMABUF plane query`);
+  if (planeOff(r.ok)) return assumed(p, size, `the guest's ${p.from} plane is off right now`);
+  return { format: r.ok.drmFormat, modifier: r.ok.drmFormatMod, width: r.ok.width, height: r.ok.height, kernelFbId: null, assumedBecause: null };
+}
+
+/**
+ * Which source serves a guest plane, and what the plane is. `auto` (design §3): gvt-fb when the
+ * kernel answers Intel's probe, else qemu-dbus when the domain has <graphics type='dbus'/>, else
+ * a configuration error naming both remedies.
+ */
+export function resolvePlane(host: Host, dev: KmsDevice, c: DomainConfig, p: PlaneConfig, size: { width: number; height: number }): ResolvedPlane {
+  const dbus = c.graphics.length > 0;
+  const noDbus = "the domain has no <graphics type='dbus'/>";
+  if (p.console !== null) {
+    if (!dbus) throw new SourceError('EDF_NO_SOURCE', p.path, `console ${p.console} is read through QEMU's D-Bus display, but ${noDbus}: add it`);
+    return { source: 'qemu-dbus', why: `console ${p.console} of the D-Bus display`, guest: assumed(p, size, `console ${p.console} reports its size once the guest runs`) };
+  }
+  const uuid = p.mdev!;
+  if (!host.ensureMdev(uuid)) throw new SourceError('EDF_SOURCE_UNAVAILABLE', p.path, `mdev ${uuid} does not exist on this host: create it (mdevctl start) or fix @mdev`);
+  let gvtWhy = '';
+  if (p.source === 'auto' || p.source === 'gvt-fb') {
+    const g = gvtFbId(host, uuid, p.from);
+    if ('fbId' in g) {
+      if (!g.fbId) return { source: 'gvt-fb', why: `kernel fb via ${g.via}; the guest has the plane off for now`, guest: assumed(p, size, `the guest's ${p.from} plane is off right now`) };
+      const fb = dev.getFb2(g.fbId);
+      return {
+        source: 'gvt-fb',
+        why: `kernel fb ${g.fbId} via ${g.via === 'sysfs' ? 'intel_vgpu/plane_id_index' : 'VFIO PROBE|DRM'}`,
+        guest: { format: fb.pixelFormat, modifier: fb.modifiers[0] ?? 0n, width: fb.width, height: fb.height, kernelFbId: g.fbId, assumedBecause: null },
+      };
+    }
+    if (p.source === 'gvt-fb') throw new SourceError('EDF_SOURCE_UNAVAILABLE', p.path, `source gvt-fb is unavailable: ${g.why}`);
+    gvtWhy = g.why;
+  }
+  if (p.source === 'vfio') {
+    const g = dmabufGuest(host, uuid, p, size);
+    if (g.assumedBecause && /ESRCH|EBUSY/.test(g.assumedBecause)) throw new SourceError('EDF_SOURCE_UNAVAILABLE', p.path, `source vfio is unavailable: ${g.assumedBecause}`);
+    return { source: 'vfio', why: 'the daemon reads the mdev through VFIO', guest: g };
+  }
+  if (!dbus) {
+    if (p.source === 'qemu-dbus') throw new SourceError('EDF_NO_SOURCE', p.path, `source qemu-dbus needs <graphics type='dbus'/>, and ${noDbus}: add it`);
+    throw new SourceError('EDF_NO_SOURCE', p.path, `no plane source: gvt-fb: ${gvtWhy}; qemu-dbus: ${noDbus}. Add <graphics type='dbus'/> to the domain, or run a kernel with Intel's local-display direct-flip ABI`);
+  }
+  return { source: 'qemu-dbus', why: gvtWhy ? `gvt-fb unavailable (${gvtWhy}); QEMU's D-Bus display` : "QEMU's D-Bus display", guest: dmabufGuest(host, uuid, p, size) };
+}
