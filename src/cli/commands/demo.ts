@@ -21,7 +21,7 @@ export const demoCommand: CommandModule<object, Args> = {
           'gvt-skylake-directflip, then runs /etc/libvirt/hooks/qemu.d/50-directflip exactly as libvirt does (same argv, ' +
           'the domain XML on stdin, an empty environment) through prepare → start → started → stopped → release for ' +
           'examples/gvt-kiosk-hdmi.xml and examples/two-outputs.xml. It writes CONNECTOR-before/during/after.png and checks ' +
-          'each monitor is given back pixel for pixel. The guests' planes come through gvt-fb, so the guest desktop is on screen. ' +
+          'each monitor is given back pixel for pixel. The guest planes come through gvt-fb, so the guest desktop is on screen. ' +
           'Everything it starts is stopped.\n\nExit status: 0 the display came back exactly, 1 otherwise.',
       ) as Argv<Args>,
   handler: async (args) => {
