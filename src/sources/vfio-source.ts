@@ -1,0 +1,131 @@
+import { DRM_MODE_FB_MODIFIERS, VFIO } from '../kernel/constants';
+import type { Host } from '../kernel/host';
+import type { Topology } from '../kernel/topology';
+import type { KmsDevice, VfioContainer, VfioDevice, VfioGroup } from '../kernel/types';
+import type { PlaneAssignment } from '../kms/types';
+import { listMdevs } from '../sys/mdevs';
+import type { FramePipeline } from './pipeline';
+import { planeOff } from './vfio-query';
+
+interface CachedFb {
+  fb: number;
+  handle: number;
+}
+
+/**
+ * The vfio source: the daemon holds the mdev's VFIO device (mbochs and other samples allow it;
+ * GVT-g does not) and, once per vblank, asks for the guest's plane. A new dmabuf id is imported
+ * (PRIME), wrapped in a framebuffer and handed to the frame pipeline: no pixel is copied.
+ * Framebuffers are cached by dmabuf id and freed as soon as the pipeline retires them.
+ */
+export class VfioSource {
+  private opened: { close(): void }[] = [];
+  private device!: VfioDevice;
+  private readonly cache = new Map<number, CachedFb>();
+  private current = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly host: Host,
+    private readonly dev: KmsDevice,
+    private readonly t: Topology,
+    private readonly uuid: string,
+    private readonly plane: PlaneAssignment,
+    private readonly crtcId: number,
+  ) {}
+
+  open(): void {
+    const m = listMdevs(this.host.sys).find((x) => x.uuid === this.uuid);
+    if (!m) throw new Error(`mdev ${this.uuid} is not in sysfs`);
+    const c: VfioContainer = this.host.backend.openVfioContainer('/dev/vfio/vfio');
+    this.opened.push(c);
+    const g: VfioGroup = this.host.backend.openVfioGroup(`/dev/vfio/${m.iommuGroup}`);
+    this.opened.push(g);
+    g.setContainer(c);
+    c.setIommu(c.checkExtension(VFIO.TYPE1v2_IOMMU) ? VFIO.TYPE1v2_IOMMU : VFIO.TYPE1_IOMMU);
+    this.device = g.getDevice(this.uuid);
+    this.opened.push(this.device);
+  }
+
+  /** One poll: a frame for the pipeline when the guest has flipped since the last one. */
+  poll(pipeline: FramePipeline): void {
+    const q = this.device.queryGfxPlane(VFIO.GFX_PLANE_TYPE_DMABUF, this.plane.from === 'primary' ? VFIO.PLANE_PRIMARY : VFIO.PLANE_CURSOR);
+    if (planeOff(q) || q.dmabufId === this.current) return;
+    let c = this.cache.get(q.dmabufId);
+    if (!c) {
+      const fd = this.device.getGfxDmabuf(q.dmabufId);
+      try {
+        const handle = this.dev.primeFdToHandle(fd);
+        const fb = this.dev.addFb2({
+          width: q.width, height: q.height, pixelFormat: q.drmFormat, flags: DRM_MODE_FB_MODIFIERS,
+          handles: [handle], pitches: [q.stride], offsets: [0], modifiers: [q.drmFormatMod],
+        });
+        c = { fb, handle };
+        this.cache.set(q.dmabufId, c);
+      } finally {
+        // The GEM handle keeps the buffer; the fd is not needed past the import.
+        this.host.backend.closeFd(fd);
+      }
+    }
+    this.current = q.dmabufId;
+    const p = this.t.planes.find((x) => x.id === this.plane.planeId)!;
+    const id = (n: string) => p.props[n].id;
+    const v = (n: string, value: number) => ({ objectId: p.id, propId: id(n), value: BigInt.asUintN(64, BigInt(value)) });
+    const d = this.plane.dst;
+    pipeline.submit({
+      fbs: [c.fb],
+      props: [
+        v('FB_ID', c.fb), v('CRTC_ID', this.crtcId), v('SRC_X', 0), v('SRC_Y', 0), v('SRC_W', q.width * 65536), v('SRC_H', q.height * 65536),
+        v('CRTC_X', d.x), v('CRTC_Y', d.y), v('CRTC_W', d.w), v('CRTC_H', d.h),
+      ],
+    });
+  }
+
+  /** The pipeline no longer shows these: free them, unless one is the guest's current buffer. */
+  retire(fbs: number[]): void {
+    for (const [id, c] of this.cache) {
+      if (!fbs.includes(c.fb) || id === this.current) continue;
+      this.dev.rmFb(c.fb);
+      this.dev.gemClose(c.handle);
+      this.cache.delete(id);
+    }
+  }
+
+  /** Polls at the display's rate until stopped. */
+  start(pipeline: FramePipeline, hz = 60, onError: (e: Error) => void = () => undefined): void {
+    this.timer = setInterval(() => {
+      try {
+        this.poll(pipeline);
+      } catch (e) {
+        onError(e as Error);
+      }
+    }, 1000 / hz);
+    this.timer.unref();
+  }
+
+  get cachedFbs(): number {
+    return this.cache.size;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const c of this.cache.values()) {
+      try {
+        this.dev.rmFb(c.fb);
+        this.dev.gemClose(c.handle);
+      } catch {
+        // the fd may already be closed by a shutdown; the kernel frees them then
+      }
+    }
+    this.cache.clear();
+    for (const x of this.opened.reverse()) {
+      try {
+        x.close();
+      } catch {
+        // best effort
+      }
+    }
+    this.opened = [];
+  }
+}
