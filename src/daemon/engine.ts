@@ -12,7 +12,9 @@ import { StandIns } from '../kms/stand-ins';
 import { TestOnlyJudge } from '../kms/test-only';
 import type { Plan } from '../kms/types';
 import { PlanRefused } from '../kms/types';
+import { EventHub, FramePipeline } from '../sources/pipeline';
 import { SourceError } from '../sources/resolve';
+import { VfioSource } from '../sources/vfio-source';
 import { DaemonError } from './errors';
 import { Journal } from './journal';
 import type { DomainRecord } from './journal';
@@ -28,6 +30,8 @@ export interface DomainStatus {
 
 interface Live {
   record: DomainRecord;
+  /** Streaming sources feeding this domain's planes, running while it is active. */
+  streams: { source: VfioSource; pipeline: FramePipeline }[];
   /** Framebuffers of the guest's size that hold each plane until its source delivers frames. */
   standIns: StandIns;
   notes: string[];
@@ -41,6 +45,7 @@ interface Live {
 export class Engine {
   readonly dev: KmsDevice;
   readonly occupancy = new Occupancy();
+  private readonly events: EventHub;
   private readonly live = new Map<string, Live>();
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -58,6 +63,37 @@ export class Engine {
       throw e;
     }
     readTopology(this.dev);
+    this.events = new EventHub(this.dev);
+  }
+
+  /** vfio planes get their stream once the plan is on screen; gvt-fb needs none. */
+  private startStreams(l: Live): void {
+    const t = readTopology(this.dev);
+    for (const o of l.record.plan.outputs) {
+      for (const p of o.planes) {
+        if (l.record.sources[p.key]?.source !== 'vfio') continue;
+        const uuid = l.record.mdevs?.[p.key];
+        if (!uuid) continue;
+        const source = new VfioSource(this.host, this.dev, t, uuid, p, o.crtcId);
+        const onError = (e: Error) => this.log('warning', l.record.domain, `${p.key}: ${e.message}`);
+        try {
+          source.open();
+        } catch (e) {
+          onError(e as Error);
+          continue;
+        }
+        const pipeline = new FramePipeline(this.dev, o.crtcId, this.events, (fbs) => source.retire(fbs), onError);
+        source.start(pipeline, 60, onError);
+        l.streams.push({ source, pipeline });
+      }
+    }
+  }
+
+  private stopStreams(l: Live): void {
+    for (const s of l.streams.splice(0)) {
+      s.pipeline.stop();
+      s.source.close();
+    }
   }
 
   /** Operations run strictly one after another, in arrival order. */
@@ -106,12 +142,13 @@ export class Engine {
       const record: DomainRecord = {
         domain: name, state: 'prepared', restore: config.directflip!.outputs.some((o) => o.restore === 'off') ? 'off' : 'previous',
         plan, sources: built.sources, holding, snapshots: [], updated: new Date().toISOString(),
+        mdevs: Object.fromEntries(config.directflip!.outputs.flatMap((o) => o.planes.filter((p) => p.mdev).map((p) => [p.path, p.mdev!]))),
       };
       const notes = [
         ...Object.entries(built.sources).map(([k, v]) => `${k}: source ${v.source}: ${v.why}`),
         ...Object.entries(built.assumptions).map(([k, why]) => `${k}: guest plane assumed until its source reports it (${why})`),
       ];
-      this.live.set(name, { record, standIns: built.standIns, notes });
+      this.live.set(name, { record, standIns: built.standIns, notes, streams: [] });
       this.journal.write(record);
       this.log('info', name, `prepared: ${describe(plan)}; ${plan.testOnlyCommits} TEST_ONLY`);
       return status(record, notes);
@@ -132,6 +169,7 @@ export class Engine {
       l.record.state = 'active';
       l.record.updated = new Date().toISOString();
       this.journal.write(l.record);
+      this.startStreams(l);
       this.log('notice', name, `active: ${describe(l.record.plan)}`);
       return status(l.record, l.notes);
     });
@@ -146,6 +184,7 @@ export class Engine {
     const l = this.live.get(name);
     if (!l) return [];
     let notes: string[] = [];
+    this.stopStreams(l);
     if (l.record.state === 'active') {
       try {
         notes = restoreSnapshots(this.dev, l.record.snapshots, l.record.restore).notes;
@@ -196,7 +235,9 @@ export class Engine {
           }
           this.occupancy.hold(r.holding);
           commitPlan(this.dev, t, r.plan, r.snapshots);
-          this.live.set(r.domain, { record: r, standIns, notes: ['re-adopted after a daemon restart'] });
+          const l: Live = { record: r, standIns, notes: ['re-adopted after a daemon restart'], streams: [] };
+          this.live.set(r.domain, l);
+          this.startStreams(l);
           this.journal.write(r);
           this.log('notice', r.domain, `re-adopted after a daemon restart: ${describe(r.plan)}`);
         } catch (e) {
@@ -223,6 +264,7 @@ export class Engine {
   shutdown(): Promise<void> {
     return this.serial(() => {
       for (const [name, l] of this.live) {
+        this.stopStreams(l);
         if (l.record.state === 'active') restoreSnapshots(this.dev, l.record.snapshots, l.record.restore);
         this.log('info', name, 'host display restored for the daemon stop; the record stays for the next start');
       }

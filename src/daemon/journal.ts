@@ -13,6 +13,8 @@ export interface DomainRecord {
   plan: Plan;
   /** Plane key → the source serving it and why (plan and status show it). */
   sources: Record<string, { source: string; why: string }>;
+  /** Plane key → the mdev it reads, for the streaming sources. */
+  mdevs?: Record<string, string>;
   holding: Holding;
   /** Prior state of every object the domain touched, recorded before its first commit. */
   snapshots: ObjectSnapshot[];
