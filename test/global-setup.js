@@ -7,4 +7,5 @@ const path = require('node:path');
 module.exports = async function globalSetup() {
   const tsc = require.resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', path.join(__dirname, '..', 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'bundle-hook.js')], { stdio: 'inherit' });
 };

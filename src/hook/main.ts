@@ -1,5 +1,5 @@
 /**
- * The hook's own entry, run by hooks/qemu as `node dist/src/hook/main.js DOMAIN OP SUBOP EXTRA`
+ * The hook's own entry, bundled to dist/hook.js and run by hooks/qemu as `node dist/hook.js DOMAIN OP SUBOP EXTRA`
  * with the domain XML on stdin. It loads only the config parser and the D-Bus client.
  */
 import { readSync } from 'node:fs';
