@@ -7,6 +7,7 @@ void InitDrm(Napi::Env env, Napi::Object exports);
 void InitDrmEvents(Napi::Env env, Napi::Object exports);
 void InitVfio(Napi::Env env, Napi::Object exports);
 void InitMem(Napi::Env env, Napi::Object exports);
+void InitSocket(Napi::Env env, Napi::Object exports);
 }  // namespace df
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   df::InitDrmEvents(env, exports);
   df::InitVfio(env, exports);
   df::InitMem(env, exports);
+  df::InitSocket(env, exports);
   return exports;
 }
 
