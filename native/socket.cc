@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <uv.h>
 #include <vector>
 
 #include "errors.h"
@@ -109,7 +110,50 @@ static Value MemfdCreate(const CallbackInfo& info) {
   return Number::New(info.Env(), fd);
 }
 
+struct Readable {
+  uv_poll_t poll;
+  napi_env env;
+  FunctionReference cb;
+  bool stopped = false;
+};
+
+// Calls `cb()` whenever the fd is readable (or hung up); the caller reads. Returns a stop function.
+static Value WatchReadable(const CallbackInfo& info) {
+  Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  if (info.Length() < 2 || !info[1].IsFunction()) throw TypeError::New(env, "argument 2: callback must be a function");
+  uv_loop_t* loop;
+  napi_get_uv_event_loop(env, &loop);
+  auto* w = new Readable{};
+  w->env = env;
+  w->cb = Persistent(info[1].As<Function>());
+  w->poll.data = w;
+  if (int r = uv_poll_init(loop, &w->poll, fd)) {
+    delete w;
+    ThrowSys(env, -r, "poll", "");
+  }
+  uv_poll_start(&w->poll, UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) {
+    auto* w = static_cast<Readable*>(h->data);
+    Napi::Env env(w->env);
+    HandleScope scope(env);
+    try {
+      w->cb.MakeCallback(env.Global(), {});
+    } catch (const Error& e) {
+      napi_fatal_exception(w->env, e.Value());
+    }
+  });
+  return Function::New(env, [w](const CallbackInfo& i) -> Value {
+    if (!w->stopped) {
+      w->stopped = true;
+      uv_poll_stop(&w->poll);
+      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Readable*>(h->data); });
+    }
+    return i.Env().Undefined();
+  }, "stopWatching");
+}
+
 void InitSocket(Env env, Object exports) {
+  exports.Set("watchReadable", Function::New(env, WatchReadable, "watchReadable"));
   exports.Set("socketPair", Function::New(env, SocketPair, "socketPair"));
   exports.Set("sendWithFds", Function::New(env, SendWithFds, "sendWithFds"));
   exports.Set("recvWithFds", Function::New(env, RecvWithFds, "recvWithFds"));

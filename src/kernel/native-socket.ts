@@ -28,3 +28,8 @@ export function recvWithFds(fd: number, maxBytes: number): Received | null {
 export function memfdCreate(name: string): number {
   return loadAddon().memfdCreate(name);
 }
+
+/** Calls `cb` whenever `fd` is readable or hung up; returns the function that stops watching. */
+export function watchReadable(fd: number, cb: () => void): () => void {
+  return loadAddon().watchReadable(fd, cb);
+}

@@ -1,0 +1,78 @@
+import { closeSync, fstatSync, readFileSync, readdirSync, writeSync } from 'node:fs';
+import { memfdCreate, socketPair } from '../../src/kernel/native-socket';
+import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-peer';
+import type { PeerMessage } from '../../src/sources/dbus-peer';
+
+const openFds = () => readdirSync('/proc/self/fd').length;
+const LISTENER = 'org.qemu.Display1.Listener';
+
+/** The other end of a socketpair, playing QEMU: the SASL server, then a sender of display calls. */
+async function pair(): Promise<{ ours: PeerLink; qemu: PeerLink }> {
+  const [a, b] = socketPair();
+  const ours = new PeerLink(a, 'client');
+  const qemu = new PeerLink(b, 'server');
+  await Promise.all([ours.open(), qemu.open()]);
+  return { ours, qemu };
+}
+
+test('the handshake completes both ways over a real socketpair', async () => {
+  const { ours, qemu } = await pair();
+  ours.close();
+  qemu.close();
+});
+
+test('50 calls alternating plain messages and ScanoutDMABUF: each message gets exactly its own fds', async () => {
+  const before = openFds();
+  const { ours, qemu } = await pair();
+  const got: PeerMessage[] = [];
+  ours.on('message', (m: PeerMessage) => {
+    got.push(m);
+    if (m.member === 'UpdateDMABUF') ours.reply(m);
+  });
+  const replies: PeerMessage[] = [];
+  qemu.on('message', (m: PeerMessage) => replies.push(m));
+  const mems: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    if (i % 2) {
+      const mem = memfdCreate(`frame${i}`);
+      writeSync(mem, Buffer.from(`frame ${i}`), 0, undefined, 0);
+      mems.push(mem);
+      qemu.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/org/qemu/Display1/Listener', interface: LISTENER, member: 'ScanoutDMABUF', signature: 'huuuutb', body: [mem, 640, 480, 2560, 0x34325258, 0n, true] });
+    } else {
+      qemu.send({ type: MESSAGE.METHOD_CALL, flags: 0, path: '/org/qemu/Display1/Listener', interface: LISTENER, member: 'UpdateDMABUF', signature: 'iiii', body: [0, 0, 640, 480] });
+    }
+  }
+  for (let i = 0; i < 100 && (got.length < 50 || replies.length < 25); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(got).toHaveLength(50);
+  got.forEach((m, i) => {
+    if (i % 2) {
+      expect(m.member).toBe('ScanoutDMABUF');
+      expect(m.fds).toHaveLength(1);
+      expect(m.body[0]).toBe(m.fds[0]);
+      expect(m.body.slice(1)).toEqual([640, 480, 2560, 0x34325258, 0n, true]);
+      // The fd is the memfd QEMU sent, with its contents.
+      expect(readFileSync(`/proc/self/fd/${m.fds[0]}`, 'utf8')).toBe(`frame ${i}`);
+      expect(fstatSync(m.fds[0]).ino).toBe(fstatSync(mems[(i - 1) / 2]).ino);
+    } else {
+      expect([m.member, m.fds]).toEqual(['UpdateDMABUF', []]);
+    }
+  });
+  // UpdateDMABUF blocks the guest's GL until answered: every one got its reply.
+  expect(replies.filter((r) => r.type === MESSAGE.METHOD_RETURN)).toHaveLength(25);
+  for (const m of got) for (const fd of m.fds) closeSync(fd);
+  for (const fd of mems) closeSync(fd);
+  ours.close();
+  qemu.close();
+  expect(openFds()).toBe(before);
+});
+
+test('a refused handshake rejects open() and closes the link', async () => {
+  const [a, b] = socketPair();
+  const ours = new PeerLink(a, 'client');
+  const opening = ours.open();
+  // A server that answers with REJECTED.
+  const fake = new PeerLink(b, 'client');
+  writeSync(b, 'REJECTED EXTERNAL\r\n');
+  await expect(opening).rejects.toThrow(/authentication refused: REJECTED/);
+  fake.close();
+});
