@@ -66,6 +66,11 @@ export class FramePipeline {
     this.stopWatching = events.subscribe((ev) => this.onEvents(ev));
   }
 
+  /** Whether `fb` is on screen or being flipped to: not to be written into. */
+  busy(fb: number): boolean {
+    return !!(this.inFlight?.fbs.includes(fb) || this.onScreen?.fbs.includes(fb));
+  }
+
   submit(frame: Frame): void {
     this.counters.received++;
     if (this.inFlight) {
