@@ -2,8 +2,10 @@
 // are close-on-exec (MSG_CMSG_CLOEXEC): QEMU's are not, and no helper we spawn may inherit them.
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 #include <vector>
@@ -152,7 +154,33 @@ static Value WatchReadable(const CallbackInfo& info) {
   }, "stopWatching");
 }
 
+// A blocking connect to a unix socket path (a D-Bus bus address), then non-blocking I/O.
+static Value ConnectUnix(const CallbackInfo& info) {
+  Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw TypeError::New(env, "argument 1: path must be a string");
+  std::string path = info[0].As<String>().Utf8Value();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) throw TypeError::New(env, "argument 1: path too long for a unix socket");
+  memcpy(addr.sun_path, path.c_str(), path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1) ThrowSys(env, errno, "socket", path);
+  int r;
+  do {
+    r = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  } while (r == -1 && errno == EINTR);
+  if (r == -1) {
+    int err = errno;
+    close(fd);
+    ThrowSys(env, err, "connect", path);
+  }
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  return Number::New(env, fd);
+}
+
 void InitSocket(Env env, Object exports) {
+  exports.Set("connectUnix", Function::New(env, ConnectUnix, "connectUnix"));
   exports.Set("watchReadable", Function::New(env, WatchReadable, "watchReadable"));
   exports.Set("socketPair", Function::New(env, SocketPair, "socketPair"));
   exports.Set("sendWithFds", Function::New(env, SendWithFds, "sendWithFds"));

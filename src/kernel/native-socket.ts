@@ -33,3 +33,8 @@ export function memfdCreate(name: string): number {
 export function watchReadable(fd: number, cb: () => void): () => void {
   return loadAddon().watchReadable(fd, cb);
 }
+
+/** A connected, non-blocking unix socket fd (e.g. to a D-Bus bus at `unix:path=…`). */
+export function connectUnix(path: string): number {
+  return loadAddon().connectUnix(path);
+}

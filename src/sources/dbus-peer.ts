@@ -106,7 +106,9 @@ export class PeerLink extends EventEmitter {
         } else this.write(Buffer.from('ERROR\r\n'));
         continue;
       }
-      if (line.startsWith('OK ')) this.write(Buffer.from('NEGOTIATE_UNIX_FD\r\n'));
+      // dbus-daemon answers an EXTERNAL without initial response with an empty DATA challenge.
+      if (line === 'DATA') this.write(Buffer.from('DATA\r\n'));
+      else if (line.startsWith('OK ')) this.write(Buffer.from('NEGOTIATE_UNIX_FD\r\n'));
       else if (line === 'AGREE_UNIX_FD') {
         this.write(Buffer.from('BEGIN\r\n'));
         this.state = 'open';
@@ -142,6 +144,12 @@ export class PeerLink extends EventEmitter {
       const msg = messageToJsFmt({ ...m, body }) as PeerMessage;
       msg.body = msg.body ?? [];
       msg.fds = fds;
+      const waiter = msg.replySerial !== undefined ? this.pending.get(Number(msg.replySerial)) : undefined;
+      if (waiter && (msg.type === MESSAGE.METHOD_RETURN || msg.type === MESSAGE.ERROR)) {
+        this.pending.delete(Number(msg.replySerial));
+        waiter(msg);
+        continue;
+      }
       this.emit('message', msg);
     }
   }
@@ -151,6 +159,24 @@ export class PeerLink extends EventEmitter {
     const [buf, fds] = marshallMessage({ ...m, body: m.body ?? [], serial });
     this.write(buf, fds);
     return serial;
+  }
+
+  private readonly pending = new Map<number, (m: PeerMessage) => void>();
+
+  /** A method call and its reply (or error), with a timeout: nothing here may hang. */
+  call(m: Omit<PeerMessage, 'serial' | 'fds' | 'body' | 'type' | 'flags'> & { body?: unknown[] }, timeoutMs = 10_000): Promise<PeerMessage> {
+    return new Promise((resolve, reject) => {
+      const serial = this.send({ ...m, type: MESSAGE.METHOD_CALL, flags: 0 });
+      const timer = setTimeout(() => {
+        this.pending.delete(serial);
+        reject(Object.assign(new Error(`${m.interface}.${m.member} got no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      }, timeoutMs);
+      this.pending.set(serial, (r) => {
+        clearTimeout(timer);
+        if (r.type === MESSAGE.ERROR) reject(Object.assign(new Error(`${r.errorName}: ${String(r.body[0] ?? '')}`), { dbusName: r.errorName }));
+        else resolve(r);
+      });
+    });
   }
 
   reply(call: PeerMessage, signature = '', body: unknown[] = []): void {

@@ -44,6 +44,8 @@ export class DisplayListener {
     private readonly crtcId: number,
     private readonly pipeline: FramePipeline,
     private readonly log: (msg: string) => void = () => undefined,
+    /** `guest`: show the scanout 1:1 at the planned position (planes that cannot scale). */
+    private readonly geometry: 'planned' | 'guest' = 'planned',
   ) {
     link.on('message', (m: PeerMessage) => this.onMessage(m));
   }
@@ -138,7 +140,15 @@ export class DisplayListener {
   private update([x, y, w, h, stride, format, data]: [number, number, number, number, number, number, Buffer]): void {
     this.checkFormat(format);
     if (!this.surfaces.length) throw new Error('Update before Scanout');
-    if (x < 0 || y < 0 || x + w > this.size.w || y + h > this.size.h) throw new Error(`Update ${w}x${h}+${x}+${y} outside the ${this.size.w}x${this.size.h} scanout`);
+    if (x < 0 || y < 0 || w <= 0 || h <= 0 || stride < w * 4 || data.length < (h - 1) * stride + w * 4) {
+      throw new Error(`Update ${w}x${h}+${x}+${y} (stride ${stride}, ${data.length} bytes) is malformed`);
+    }
+    if (x + w > this.size.w || y + h > this.size.h) {
+      // QEMU 7.2 switches the VGA text surface (720x400) with Updates alone, after a Scanout of the
+      // previous size: take the larger surface; the guest repaints it line by line.
+      this.log(`Update ${w}x${h}+${x}+${y} beyond the ${this.size.w}x${this.size.h} scanout: growing the surface`);
+      this.allocate(Math.max(this.size.w, x + w), Math.max(this.size.h, y + h));
+    }
     const r = { x, y, w, h };
     this.draw(r, (s) => this.copyIn(s, r, stride, data));
   }
@@ -146,7 +156,7 @@ export class DisplayListener {
   private props(fb: number, on: boolean): AtomicProp[] {
     const p = this.t.planes.find((x) => x.id === this.plane.planeId)!;
     const v = (n: string, value: number) => ({ objectId: p.id, propId: p.props[n].id, value: BigInt.asUintN(64, BigInt(value)) });
-    const d = this.plane.dst;
+    const d = this.geometry === 'guest' ? { ...this.plane.dst, w: this.size.w, h: this.size.h } : this.plane.dst;
     if (!on) return [v('FB_ID', 0), v('CRTC_ID', 0)];
     return [v('FB_ID', fb), v('CRTC_ID', this.crtcId), v('SRC_X', 0), v('SRC_Y', 0), v('SRC_W', this.size.w * 65536), v('SRC_H', this.size.h * 65536), v('CRTC_X', d.x), v('CRTC_Y', d.y), v('CRTC_W', d.w), v('CRTC_H', d.h)];
   }
