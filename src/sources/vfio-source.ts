@@ -1,11 +1,10 @@
 import { DRM_MODE_FB_MODIFIERS, VFIO } from '../kernel/constants';
 import type { Host } from '../kernel/host';
 import type { Topology } from '../kernel/topology';
-import type { KmsDevice, VfioContainer, VfioDevice, VfioGroup } from '../kernel/types';
+import type { KmsDevice, VfioDevice } from '../kernel/types';
 import type { PlaneAssignment } from '../kms/types';
-import { listMdevs } from '../sys/mdevs';
 import type { FramePipeline } from './pipeline';
-import { planeOff } from './vfio-query';
+import { openVfio, planeOff } from './vfio-query';
 
 interface CachedFb {
   fb: number;
@@ -19,8 +18,8 @@ interface CachedFb {
  * Framebuffers are cached by dmabuf id and freed as soon as the pipeline retires them.
  */
 export class VfioSource {
-  private opened: { close(): void }[] = [];
   private device!: VfioDevice;
+  private closeDevice: () => void = () => undefined;
   private readonly cache = new Map<number, CachedFb>();
   private current = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -35,16 +34,9 @@ export class VfioSource {
   ) {}
 
   open(): void {
-    const m = listMdevs(this.host.sys).find((x) => x.uuid === this.uuid);
-    if (!m) throw new Error(`mdev ${this.uuid} is not in sysfs`);
-    const c: VfioContainer = this.host.backend.openVfioContainer('/dev/vfio/vfio');
-    this.opened.push(c);
-    const g: VfioGroup = this.host.backend.openVfioGroup(`/dev/vfio/${m.iommuGroup}`);
-    this.opened.push(g);
-    g.setContainer(c);
-    c.setIommu(c.checkExtension(VFIO.TYPE1v2_IOMMU) ? VFIO.TYPE1v2_IOMMU : VFIO.TYPE1_IOMMU);
-    this.device = g.getDevice(this.uuid);
-    this.opened.push(this.device);
+    const v = openVfio(this.host, this.uuid);
+    this.device = v.device;
+    this.closeDevice = v.close;
   }
 
   /** One poll: a frame for the pipeline when the guest has flipped since the last one. */
@@ -119,13 +111,6 @@ export class VfioSource {
       }
     }
     this.cache.clear();
-    for (const x of this.opened.reverse()) {
-      try {
-        x.close();
-      } catch {
-        // best effort
-      }
-    }
-    this.opened = [];
+    this.closeDevice();
   }
 }
