@@ -1,7 +1,8 @@
 import { fourccName, modifierName, VFIO } from '../kernel/constants';
 import { isKernelError } from '../kernel/errors';
 import type { Host } from '../kernel/host';
-import type { GfxPlaneInfo, VfioContainer, VfioDevice, VfioGroup } from '../kernel/types';
+import type { GfxPlaneInfo, VfioDevice } from '../kernel/types';
+import { openVfio } from '../sources/vfio-query';
 import type { MdevInfo } from '../sys/mdevs';
 
 export type PlaneMethod = 'drm-fb' | 'dmabuf' | 'region';
@@ -44,15 +45,10 @@ function why(code: string, message: string): string {
  */
 export function probeMdev(host: Host, m: MdevInfo): MdevReport {
   const base = { ...m, methods: [] as PlaneMethod[], planes: [] as GuestPlaneReport[], unavailable: null as string | null, errorCode: null as string | null };
-  let container: VfioContainer | undefined;
-  let group: VfioGroup | undefined;
-  let device: VfioDevice | undefined;
+  let v: ReturnType<typeof openVfio> | undefined;
   try {
-    container = host.backend.openVfioContainer('/dev/vfio/vfio');
-    group = host.backend.openVfioGroup(`/dev/vfio/${m.iommuGroup}`);
-    group.setContainer(container);
-    container.setIommu(container.checkExtension(VFIO.TYPE1v2_IOMMU) ? VFIO.TYPE1v2_IOMMU : VFIO.TYPE1_IOMMU);
-    device = group.getDevice(m.uuid);
+    v = openVfio(host, m.uuid);
+    const device = v.device;
     for (const [name, flag] of METHODS) {
       if (answers(device, VFIO.GFX_PLANE_TYPE_PROBE | flag)) base.methods.push(name);
     }
@@ -67,13 +63,7 @@ export function probeMdev(host: Host, m: MdevInfo): MdevReport {
     base.unavailable = why(e.code, e.message);
     base.errorCode = e.code;
   } finally {
-    for (const x of [device, group, container]) {
-      try {
-        x?.close();
-      } catch {
-        // Closing is best effort; the kernel releases whatever is left when we exit.
-      }
-    }
+    v?.close();
   }
   return base;
 }
