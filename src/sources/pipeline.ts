@@ -24,8 +24,9 @@ export class EventHub {
   }
 }
 
-/** One frame for one CRTC: the properties to commit, and what to free once it is off screen. */
+/** One plane's next picture: the properties to commit, and what to free once it is off screen. */
 export interface Frame {
+  planeId: number;
   props: AtomicProp[];
   /** Framebuffers this frame shows; released by `retire` once a later frame has replaced it. */
   fbs: number[];
@@ -39,16 +40,19 @@ export interface PipelineCounters {
   bytesCopied: number;
 }
 
+const zero = (): PipelineCounters => ({ received: 0, flipped: 0, dropped: 0, bytesCopied: 0 });
+
 /**
  * The streaming sources' way to the screen: at most one commit in flight per CRTC, and a mailbox
- * of one — a newer frame replaces a queued one, so latency never builds up. Framebuffers are
- * handed back (`retire`) once they are neither on screen nor queued.
+ * of one frame per plane — a newer frame replaces a queued one, so latency never builds up, and
+ * frames for different planes of the CRTC (a picture and its cursor) go out together in the next
+ * commit. Framebuffers are handed back (`retire`) once they are neither on screen nor queued.
  */
 export class FramePipeline {
-  readonly counters: PipelineCounters = { received: 0, flipped: 0, dropped: 0, bytesCopied: 0 };
-  private inFlight: Frame | null = null;
-  private onScreen: Frame | null = null;
-  private queued: Frame | null = null;
+  private readonly perPlane = new Map<number, PipelineCounters>();
+  private inFlight = new Map<number, Frame>();
+  private onScreen = new Map<number, Frame>();
+  private queued = new Map<number, Frame>();
   private readonly stopWatching: () => void;
   private nextUserData = 1n;
 
@@ -66,30 +70,45 @@ export class FramePipeline {
     this.stopWatching = events.subscribe((ev) => this.onEvents(ev));
   }
 
+  /** One plane's counters; sources add the bytes they copy here. */
+  plane(planeId: number): PipelineCounters {
+    let c = this.perPlane.get(planeId);
+    if (!c) this.perPlane.set(planeId, (c = zero()));
+    return c;
+  }
+
+  /** All planes together. */
+  get counters(): Readonly<PipelineCounters> {
+    const sum = zero();
+    for (const c of this.perPlane.values()) for (const k of Object.keys(sum) as (keyof PipelineCounters)[]) sum[k] += c[k];
+    return sum;
+  }
+
   /** Whether `fb` is on screen or being flipped to: not to be written into. */
   busy(fb: number): boolean {
-    return !!(this.inFlight?.fbs.includes(fb) || this.onScreen?.fbs.includes(fb));
+    return [this.inFlight, this.onScreen].some((m) => [...m.values()].some((f) => f.fbs.includes(fb)));
   }
 
   submit(frame: Frame): void {
-    this.counters.received++;
-    if (this.inFlight) {
-      if (this.queued) {
-        this.counters.dropped++;
-        this.release(this.queued);
-      }
-      this.queued = frame;
-      return;
+    this.plane(frame.planeId).received++;
+    const old = this.queued.get(frame.planeId);
+    this.queued.set(frame.planeId, frame);
+    if (old) {
+      this.plane(frame.planeId).dropped++;
+      this.release(old);
     }
-    this.commit(frame);
+    if (!this.inFlight.size) this.commitQueued();
   }
 
-  private commit(frame: Frame): void {
+  private commitQueued(): void {
+    const frames = this.queued;
+    if (!frames.size) return;
+    this.queued = new Map();
     try {
-      this.dev.atomic(frame.props, DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT, this.nextUserData++);
-      this.inFlight = frame;
+      this.dev.atomic([...frames.values()].flatMap((f) => f.props), DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT, this.nextUserData++);
+      this.inFlight = frames;
     } catch (e) {
-      this.release(frame);
+      for (const f of frames.values()) this.release(f);
       // EBUSY: a flip we did not see complete is still pending; the next event retries.
       if (!isKernelError(e, 'EBUSY')) this.onError(e as Error);
     }
@@ -97,20 +116,22 @@ export class FramePipeline {
 
   private onEvents(events: DrmEvent[]): void {
     for (const e of events) {
-      if (e.crtcId !== this.crtcId || !this.inFlight) continue;
-      this.counters.flipped++;
-      if (this.onScreen) this.release(this.onScreen);
-      this.onScreen = this.inFlight;
-      this.inFlight = null;
-      const next = this.queued;
-      this.queued = null;
-      if (next) this.commit(next);
+      if (e.crtcId !== this.crtcId || !this.inFlight.size) continue;
+      const landed = this.inFlight;
+      this.inFlight = new Map();
+      for (const [plane, f] of landed) {
+        this.plane(plane).flipped++;
+        const old = this.onScreen.get(plane);
+        this.onScreen.set(plane, f);
+        if (old) this.release(old);
+      }
+      this.commitQueued();
     }
   }
 
   /** Frames share fbs (a cached fb shown twice): only free what no live frame still shows. */
   private release(frame: Frame): void {
-    const live = new Set([this.inFlight, this.onScreen, this.queued].filter((f) => f && f !== frame).flatMap((f) => f!.fbs));
+    const live = new Set([this.inFlight, this.onScreen, this.queued].flatMap((m) => [...m.values()]).filter((f) => f !== frame).flatMap((f) => f.fbs));
     const free = frame.fbs.filter((fb) => !live.has(fb));
     if (free.length) this.retire(free);
   }

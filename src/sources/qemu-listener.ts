@@ -114,19 +114,19 @@ export class DisplayListener {
     write(s);
     this.surfaces.forEach((o, k) => k !== i && o.missed.push(r));
     this.latest = i;
-    this.pipeline.submit({ fbs: [s.fb], props: this.props(s.fb, true) });
+    this.pipeline.submit({ planeId: this.plane.planeId, fbs: [s.fb], props: this.props(s.fb, true) });
   }
 
   private copyIn(s: Surface, r: Rect, stride: number, data: Buffer): void {
     for (let y = 0; y < r.h; y++) {
       data.copy(s.map, (r.y + y) * s.pitch + r.x * 4, y * stride, y * stride + r.w * 4);
     }
-    this.pipeline.counters.bytesCopied += r.w * r.h * 4;
+    this.pipeline.plane(this.plane.planeId).bytesCopied += r.w * r.h * 4;
   }
 
   private copyBetween(from: Surface, to: Surface, r: Rect): void {
     for (let y = r.y; y < r.y + r.h; y++) from.map.copy(to.map, y * to.pitch + r.x * 4, y * from.pitch + r.x * 4, y * from.pitch + (r.x + r.w) * 4);
-    this.pipeline.counters.bytesCopied += r.w * r.h * 4;
+    this.pipeline.plane(this.plane.planeId).bytesCopied += r.w * r.h * 4;
   }
 
   private scanout([w, h, stride, format, data]: [number, number, number, number, Buffer]): void {
@@ -162,7 +162,7 @@ export class DisplayListener {
   }
 
   private disable(): void {
-    this.pipeline.submit({ fbs: [], props: this.props(0, false) });
+    this.pipeline.submit({ planeId: this.plane.planeId, fbs: [], props: this.props(0, false) });
   }
 
   private freeSurfaces(): void {

@@ -65,6 +65,7 @@ export class VfioSource {
     const v = (n: string, value: number) => ({ objectId: p.id, propId: id(n), value: BigInt.asUintN(64, BigInt(value)) });
     const d = this.plane.dst;
     pipeline.submit({
+      planeId: p.id,
       fbs: [c.fb],
       props: [
         v('FB_ID', c.fb), v('CRTC_ID', this.crtcId), v('SRC_X', 0), v('SRC_Y', 0), v('SRC_W', q.width * 65536), v('SRC_H', q.height * 65536),
