@@ -1,0 +1,245 @@
+#!/bin/bash
+# The kernel lane (design §4, lane 3; issue 8): a Debian kernel booted under QEMU TCG with vkms
+# (overlays, cursor, writeback), vgem and the mbochs mdev sample, running the native addon's
+# contract suites and the lane's own tests against real ioctls. Idempotent: the kernel, the module
+# sources and the built modules are cached in $CACHE, keyed by kernel ABI and patch contents.
+#
+# Output: each in-guest test as `ok - NAME` / `not ok - NAME: WHY`, then `N passed, N failed`.
+# Writeback captures land in artifacts/kernel-lane/*.png, the guest console in console.log.
+# Exit status: 0 only when every test passed and the guest finished.
+#
+# Environment: DIRECTFLIP_KERNEL_CACHE (cache dir), DIRECTFLIP_KERNEL_TIMEOUT (guest seconds),
+# DIRECTFLIP_KERNEL_VERBOSE=1 (echo the guest console live), DIRECTFLIP_KERNEL_FILTER=REGEX (run
+# only the tests whose full name matches; such a run always fails).
+set -Eeuo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+LANE=$ROOT/scripts/lanes/kernel
+CACHE=${DIRECTFLIP_KERNEL_CACHE:-/var/cache/directflip-kernel-lane}
+ART=$ROOT/artifacts/kernel-lane
+TIMEOUT=${DIRECTFLIP_KERNEL_TIMEOUT:-420}
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+
+T0=$(date +%s)
+STEP=start
+step() {
+  STEP=$1
+  echo "kernel lane: [$(($(date +%s) - T0))s] $STEP"
+}
+fail() {
+  echo "kernel lane: FAILED at step '$STEP': $*" >&2
+  exit 1
+}
+trap 'rc=$?; echo "kernel lane: FAILED at step '"'"'$STEP'"'"' (exit $rc, line $LINENO: $BASH_COMMAND)" >&2; exit $rc' ERR
+
+[ "$(id -u)" -eq 0 ] || fail "run as root (it installs Debian packages and writes $CACHE)"
+mkdir -p "$CACHE" "$ART"
+
+# --- 1. Debian packages --------------------------------------------------------------------------
+step "resolve the kernel ABI (linux-image-amd64)"
+resolve_abi() {
+  apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1
+}
+ABI=$(resolve_abi || true)
+if [ -z "$ABI" ]; then
+  apt-get update -qq || fail "apt-get update"
+  ABI=$(resolve_abi || true)
+fi
+[ -n "$ABI" ] || fail "apt-cache cannot resolve linux-image-amd64 to a linux-image-<ABI> package"
+echo "kernel lane: kernel ABI $ABI"
+
+step "install Debian packages"
+PKGS="qemu-system-x86 busybox-static cpio xz-utils kmod linux-source-6.1 linux-headers-$ABI build-essential"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "kernel lane: installing$missing"
+  apt-get install -y -qq $missing >/dev/null 2>"$CACHE/apt.log" ||
+    { apt-get update -qq && apt-get install -y -qq $missing >/dev/null 2>"$CACHE/apt.log"; } ||
+    { tail -n 20 "$CACHE/apt.log" >&2; fail "apt-get install$missing"; }
+fi
+SRCVER=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+HEADERS=/usr/src/linux-headers-$ABI
+[ -f "$HEADERS/Makefile" ] || fail "$HEADERS/Makefile is missing (linux-headers-$ABI)"
+
+# --- 2. The kernel itself: unpacked into the cache, never installed into /boot ------------------
+step "fetch linux-image-$ABI"
+KDIR=$CACHE/kernel-$ABI
+if [ ! -f "$KDIR/.done" ]; then
+  rm -rf "$KDIR"
+  mkdir -p "$KDIR/dl"
+  chown _apt "$KDIR/dl" 2>/dev/null || true
+  (cd "$KDIR/dl" && apt-get download -qq "linux-image-$ABI") || fail "apt-get download linux-image-$ABI"
+  dpkg-deb -x "$KDIR"/dl/linux-image-*.deb "$KDIR/root" || fail "dpkg-deb -x linux-image-$ABI"
+  rm -rf "$KDIR/dl"
+  touch "$KDIR/.done"
+fi
+VMLINUZ=$KDIR/root/boot/vmlinuz-$ABI
+KMODS=$KDIR/root/lib/modules/$ABI
+[ -f "$VMLINUZ" ] && [ -d "$KMODS/kernel" ] || fail "the unpacked linux-image-$ABI has no vmlinuz or modules"
+
+# --- 3. Module sources Debian does not build (GPL-2.0: extracted here, never committed) --------
+step "extract vkms and mbochs from linux-source-6.1 $SRCVER"
+SRC=$CACHE/src-$SRCVER
+if [ ! -f "$SRC/.done" ]; then
+  rm -rf "$SRC"
+  mkdir -p "$SRC"
+  tar -C "$SRC" -xJf /usr/src/linux-source-6.1.tar.xz --strip-components=1 --wildcards \
+    'linux-source-6.1/drivers/gpu/drm/vkms/*' 'linux-source-6.1/samples/vfio-mdev/mbochs.c' ||
+    fail "tar: vkms and mbochs from /usr/src/linux-source-6.1.tar.xz"
+  touch "$SRC/.done"
+fi
+
+# --- 4. Patch and build them out of tree against the matching headers --------------------------
+step "build vkms.ko and mbochs.ko against linux-headers-$ABI"
+KEY=$(cat "$LANE/patch-sources.pl" "$LANE/vkms.Kbuild" "$LANE/mbochs.Kbuild" | sha256sum | cut -c1-12)
+MODS=$CACHE/modules-$ABI-$SRCVER-$KEY
+if [ ! -f "$MODS/.done" ]; then
+  rm -rf "$MODS"
+  mkdir -p "$MODS/vkms" "$MODS/mbochs"
+  cp "$SRC"/drivers/gpu/drm/vkms/*.[ch] "$MODS/vkms/"
+  cp "$SRC/samples/vfio-mdev/mbochs.c" "$MODS/mbochs/"
+  cp "$LANE/vkms.Kbuild" "$MODS/vkms/Kbuild"
+  cp "$LANE/mbochs.Kbuild" "$MODS/mbochs/Kbuild"
+  perl "$LANE/patch-sources.pl" "$MODS/vkms" "$MODS/mbochs" || fail "patching the module sources"
+  for m in vkms mbochs; do
+    make -C "$HEADERS" M="$MODS/$m" -j"$(nproc)" modules >"$MODS/$m/build.log" 2>&1 ||
+      { tail -n 30 "$MODS/$m/build.log" >&2; fail "make $m.ko (log: $MODS/$m/build.log)"; }
+    strip --strip-debug -o "$MODS/$m.ko" "$MODS/$m/$m.ko"
+  done
+  touch "$MODS/.done"
+fi
+
+# --- 5. The modules the guest loads, with their dependencies, depmod'ed -------------------------
+step "stage modules and depmod"
+WANT="drm drm_kms_helper drm_shmem_helper vgem vfio vfio_iommu_type1 mdev"
+STAGE=$CACHE/stage-$ABI-$KEY
+if [ ! -f "$STAGE/.done" ]; then
+  rm -rf "$STAGE"
+  SM=$STAGE/lib/modules/$ABI
+  mkdir -p "$SM/extra"
+  cp "$KMODS"/modules.order "$KMODS"/modules.builtin "$KMODS"/modules.builtin.modinfo "$SM/"
+  cp "$MODS/vkms.ko" "$MODS/mbochs.ko" "$SM/extra/"
+  declare -A seen=()
+  modpath() { find "$KMODS/kernel" -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" | head -n1; }
+  add() {
+    local name=$1 f deps d
+    [ -n "${seen[$name]:-}" ] && return 0
+    seen[$name]=1
+    f=$(modpath "$name")
+    [ -n "$f" ] || fail "module $name is not in linux-image-$ABI"
+    mkdir -p "$SM/$(dirname "${f#"$KMODS"/}")"
+    cp "$f" "$SM/${f#"$KMODS"/}"
+    deps=$(modinfo -F depends "$f")
+    for d in ${deps//,/ }; do add "$d"; done
+  }
+  for m in $WANT; do add "$m"; done
+  for f in "$SM"/extra/*.ko; do
+    deps=$(modinfo -F depends "$f")
+    for d in ${deps//,/ }; do add "$d"; done
+  done
+  depmod -b "$STAGE" "$ABI" || fail "depmod -b $STAGE $ABI"
+  touch "$STAGE/.done"
+fi
+
+# --- 6. The project: addon and the in-guest test bundle ------------------------------------------
+step "build the addon and the in-guest test bundle"
+ADDON=$ROOT/build/Release/directflip_native.node
+if [ ! -f "$ADDON" ] || [ ! -d "$ROOT/node_modules/esbuild" ] || [ ! -d "$ROOT/node_modules/expect" ]; then
+  scripts/setup.sh || fail "scripts/setup.sh (npm ci builds the native addon)"
+fi
+[ -f "$ADDON" ] || fail "$ADDON was not built"
+WORK=$(mktemp -d /tmp/directflip-kernel-lane.XXXXXX)
+QPID=""
+cleanup() {
+  [ -n "$QPID" ] && kill "$QPID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+APP=$WORK/app
+mkdir -p "$APP/df/build/Release" "$APP/df/dist/test/kernel-lane" "$APP/df/examples"
+node "$LANE/bundle.js" "$APP/df/dist/test/kernel-lane/bundle.js" || fail "esbuild of test/kernel-lane"
+cp "$ADDON" "$APP/df/build/Release/"
+cp -r examples/hosts "$APP/df/examples/"
+cp package.json "$APP/df/"
+install -m 0755 "$LANE/init.sh" "$APP/init"
+# A developer's filter on test names (a regular expression); a filtered run never passes.
+if [ -n "${DIRECTFLIP_KERNEL_FILTER:-}" ]; then
+  printf '%s\n' "$DIRECTFLIP_KERNEL_FILTER" >"$APP/df/lane-filter"
+fi
+
+# --- 7. Initramfs: a cached base (busybox, node, modules) + this run's app, uncompressed cpio ---
+step "build the initramfs"
+NODE=$(command -v node)
+NODEKEY=$(stat -c '%s-%Y' "$(readlink -f "$NODE")" /bin/busybox | sha256sum | cut -c1-12)
+BASE=$CACHE/base-$ABI-$KEY-$NODEKEY.cpio
+if [ ! -f "$BASE" ]; then
+  B=$WORK/base
+  mkdir -p "$B/bin" "$B/usr/bin" "$B/lib" "$B/proc" "$B/sys" "$B/dev" "$B/tmp" "$B/run" "$B/etc"
+  cp /bin/busybox "$B/bin/busybox"
+  cp -L "$NODE" "$B/usr/bin/node"
+  for lib in $( (ldd "$NODE"; ldd "$ADDON") | grep -o '/[^ ]*' | sort -u); do
+    mkdir -p "$B$(dirname "$lib")"
+    cp -L "$lib" "$B$lib"
+  done
+  cp -a "$STAGE/lib/modules" "$B/lib/"
+  (cd "$B" && find . -print0 | sort -z | cpio --null -o -H newc --quiet -R 0:0) >"$BASE.tmp" || fail "cpio of the base initramfs"
+  mv "$BASE.tmp" "$BASE"
+fi
+(cd "$APP" && find . -print0 | sort -z | cpio --null -o -H newc --quiet -R 0:0) >"$WORK/app.cpio" || fail "cpio of the app initramfs"
+cat "$BASE" "$WORK/app.cpio" >"$WORK/initrd.cpio"
+
+# --- 8. Boot under TCG (never KVM: /dev/kvm hangs guests here) and collect the results ----------
+step "boot $ABI under QEMU TCG and run the in-guest tests"
+rm -f "$ART"/*.png "$ART"/console.log "$ART"/results.txt
+: >"$WORK/ttyS1"
+qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -nodefaults -display none -no-reboot -no-user-config \
+  -serial "file:$ART/console.log" -serial "file:$WORK/ttyS1" \
+  -kernel "$VMLINUZ" -initrd "$WORK/initrd.cpio" \
+  -append "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init" &
+QPID=$!
+if [ "${DIRECTFLIP_KERNEL_VERBOSE:-0}" = 1 ]; then
+  tail -n +1 --pid="$QPID" -f "$ART/console.log" 2>/dev/null &
+fi
+# Print each result as the guest reports it.
+tail -n +1 --pid="$QPID" -f "$WORK/ttyS1" 2>/dev/null | sed -u 's/\r$//' | grep --line-buffered -E '^(ok |not ok |# |DF-LANE )' &
+TAILPID=$!
+timed_out=0
+waited=0
+while kill -0 "$QPID" 2>/dev/null; do
+  if [ "$waited" -ge "$TIMEOUT" ]; then
+    timed_out=1
+    kill "$QPID" 2>/dev/null || true
+    break
+  fi
+  sleep 1
+  waited=$((waited + 1))
+done
+wait "$QPID" 2>/dev/null || true
+QPID=""
+wait "$TAILPID" 2>/dev/null || true
+
+step "collect results"
+tr -d '\r' <"$WORK/ttyS1" >"$WORK/results.raw"
+node "$LANE/collect.js" "$WORK/results.raw" "$ART" || true
+grep -E '^(ok|not ok)' "$WORK/results.raw" >"$ART/results.txt" || true
+passed=$(grep -c '^ok ' "$ART/results.txt" || true)
+failed=$(grep -c '^not ok ' "$ART/results.txt" || true)
+if ! grep -q '^DF-LANE exit ' "$WORK/results.raw"; then
+  if [ "$timed_out" = 1 ]; then
+    echo "not ok - the guest finished: it ran past ${TIMEOUT}s and was stopped (see $ART/console.log)"
+  else
+    echo "not ok - the guest finished: it stopped without reporting (kernel panic or node crash; see $ART/console.log)"
+    tail -n 25 "$ART/console.log" | sed 's/^/# /'
+  fi
+  failed=$((failed + 1))
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+  echo "not ok - the guest ran any test: none reported"
+  failed=1
+fi
+echo "kernel lane: [$(($(date +%s) - T0))s] done; captures and console log in ${ART#"$ROOT"/}/"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,14 @@
+/**
+ * The kernel lane's in-guest entry (bundled by scripts/lanes/kernel/bundle.js, run by /init):
+ * the runner's globals first, then every suite in the order they run.
+ */
+import { report, run } from './runner';
+import './env.lane';
+import './contracts.lane';
+
+process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));
+process.on('unhandledRejection', (e) => report(`# unhandled rejection: ${(e as Error)?.stack ?? e}`));
+
+void run().then((code) => {
+  process.exitCode = code;
+});
