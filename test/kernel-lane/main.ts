@@ -6,6 +6,7 @@ import { report, run } from './runner';
 import './env.lane';
 import './contracts.lane';
 import './topology.lane';
+import './engine.lane';
 
 process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));
 process.on('unhandledRejection', (e) => report(`# unhandled rejection: ${(e as Error)?.stack ?? e}`));
