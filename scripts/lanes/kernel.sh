@@ -241,5 +241,6 @@ if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 echo "kernel lane: [$(($(date +%s) - T0))s] done; captures and console log in ${ART#"$ROOT"/}/"
+trap - ERR
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] || exit 1

@@ -15,7 +15,7 @@ import { restoreSnapshots } from '../../src/kms/restore';
 import type { ObjectSnapshot } from '../../src/kms/snapshot';
 import { TestOnlyJudge } from '../../src/kms/test-only';
 import type { DomainRequest, Plan, PlaneRequest } from '../../src/kms/types';
-import { cardOf, collectMappings, dumbFb, emitPng, freeFb, Image, native, paint, Writeback } from './guest';
+import { cardOf, collectMappings, openMaster, dumbFb, emitPng, freeFb, Image, paint, Writeback } from './guest';
 import type { DumbFb } from './guest';
 
 /** Guest pictures: busy enough that an off-by-one in position or stride cannot pass. */
@@ -42,8 +42,8 @@ describe('KMS engine on vkms, verified through writeback', () => {
   const snaps: ObjectSnapshot[] = [];
   const fbs: DumbFb[] = [];
 
-  beforeAll(() => {
-    dev = native().openKms(cardOf('vkms'));
+  beforeAll(async () => {
+    dev = await openMaster(cardOf('vkms'));
     t = readTopology(dev);
     wb = new Writeback(dev, t);
     const conn = t.connectors.find((c) => c.name === 'Virtual-1');

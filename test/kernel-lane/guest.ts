@@ -37,6 +37,32 @@ export function native(): KernelBackend {
   return backend;
 }
 
+/** Mappings of `path` this process still has (from /proc/self/maps). */
+export function mappingsOf(path: string): number {
+  return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(` ${path}`)).length;
+}
+
+/**
+ * Opens a card as DRM master. A file of ours that is closed but still mmap'ed keeps master until
+ * the mapping is collected, so collect first; a master held elsewhere is a failure that says so.
+ */
+export async function openMaster(path: string): Promise<KmsDevice> {
+  for (let i = 0; ; i++) {
+    await collectMappings();
+    const dev = native().openKms(path);
+    try {
+      dev.setMaster();
+      return dev;
+    } catch (e) {
+      dev.close();
+      if ((e as { code?: string }).code !== 'EBUSY' || i === 5) {
+        throw new Error(`cannot become DRM master of ${path} (${(e as Error).message}); this process still maps ${path} ${mappingsOf(path)} time(s)`);
+      }
+      await sleep(50);
+    }
+  }
+}
+
 /** The modules /init loaded, as it logged them: name → [exit status, modprobe's output]. */
 export function modprobeLog(): Map<string, { rc: number; out: string }> {
   const m = new Map<string, { rc: number; out: string }>();

@@ -7,6 +7,7 @@ import './env.lane';
 import './contracts.lane';
 import './topology.lane';
 import './engine.lane';
+import './vfio.lane';
 
 process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));
 process.on('unhandledRejection', (e) => report(`# unhandled rejection: ${(e as Error)?.stack ?? e}`));
