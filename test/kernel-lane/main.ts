@@ -8,6 +8,7 @@ import './contracts.lane';
 import './topology.lane';
 import './engine.lane';
 import './vfio.lane';
+import './vgem.lane';
 
 process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));
 process.on('unhandledRejection', (e) => report(`# unhandled rejection: ${(e as Error)?.stack ?? e}`));
