@@ -112,21 +112,36 @@ static Value MemfdCreate(const CallbackInfo& info) {
   return Number::New(info.Env(), fd);
 }
 
-struct Readable {
+struct Watcher {
   uv_poll_t poll;
   napi_env env;
   FunctionReference cb;
   bool stopped = false;
+  int events = UV_READABLE | UV_DISCONNECT;
 };
 
-// Calls `cb()` whenever the fd is readable (or hung up); the caller reads. Returns a stop function.
-static Value WatchReadable(const CallbackInfo& info) {
+static void OnPoll(uv_poll_t* h, int status, int events) {
+  auto* w = static_cast<Watcher*>(h->data);
+  Napi::Env env(w->env);
+  HandleScope scope(env);
+  // An error (e.g. the fd was hung up under us) is reported as readable: the read then tells.
+  int mask = status < 0 ? 1 : ((events & (UV_READABLE | UV_DISCONNECT)) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0);
+  try {
+    w->cb.MakeCallback(env.Global(), {Number::New(env, mask)});
+  } catch (const Error& e) {
+    napi_fatal_exception(w->env, e.Value());
+  }
+}
+
+// One poller per fd (libuv allows no second): calls `cb(mask)` with 1 when the fd is readable or
+// hung up and 2 when writable, for writability only while asked. Returns {stop, wantWritable}.
+static Value WatchFd(const CallbackInfo& info) {
   Env env = info.Env();
   int fd = ArgFd(info, 0);
   if (info.Length() < 2 || !info[1].IsFunction()) throw TypeError::New(env, "argument 2: callback must be a function");
   uv_loop_t* loop;
   napi_get_uv_event_loop(env, &loop);
-  auto* w = new Readable{};
+  auto* w = new Watcher{};
   w->env = env;
   w->cb = Persistent(info[1].As<Function>());
   w->poll.data = w;
@@ -134,24 +149,25 @@ static Value WatchReadable(const CallbackInfo& info) {
     delete w;
     ThrowSys(env, -r, "poll", "");
   }
-  uv_poll_start(&w->poll, UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) {
-    auto* w = static_cast<Readable*>(h->data);
-    Napi::Env env(w->env);
-    HandleScope scope(env);
-    try {
-      w->cb.MakeCallback(env.Global(), {});
-    } catch (const Error& e) {
-      napi_fatal_exception(w->env, e.Value());
-    }
-  });
-  return Function::New(env, [w](const CallbackInfo& i) -> Value {
+  uv_poll_start(&w->poll, w->events, OnPoll);
+  Object o = Object::New(env);
+  o.Set("stop", Function::New(env, [w](const CallbackInfo& i) -> Value {
     if (!w->stopped) {
       w->stopped = true;
       uv_poll_stop(&w->poll);
-      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Readable*>(h->data); });
+      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Watcher*>(h->data); });
     }
     return i.Env().Undefined();
-  }, "stopWatching");
+  }, "stop"));
+  o.Set("wantWritable", Function::New(env, [w](const CallbackInfo& i) -> Value {
+    if (!w->stopped) {
+      bool on = i.Length() > 0 && i[0].ToBoolean();
+      w->events = UV_READABLE | UV_DISCONNECT | (on ? UV_WRITABLE : 0);
+      uv_poll_start(&w->poll, w->events, OnPoll);
+    }
+    return i.Env().Undefined();
+  }, "wantWritable"));
+  return o;
 }
 
 // A blocking connect to a unix socket path (a D-Bus bus address), then non-blocking I/O.
@@ -181,7 +197,7 @@ static Value ConnectUnix(const CallbackInfo& info) {
 
 void InitSocket(Env env, Object exports) {
   exports.Set("connectUnix", Function::New(env, ConnectUnix, "connectUnix"));
-  exports.Set("watchReadable", Function::New(env, WatchReadable, "watchReadable"));
+  exports.Set("watchFd", Function::New(env, WatchFd, "watchFd"));
   exports.Set("socketPair", Function::New(env, SocketPair, "socketPair"));
   exports.Set("sendWithFds", Function::New(env, SendWithFds, "sendWithFds"));
   exports.Set("recvWithFds", Function::New(env, RecvWithFds, "recvWithFds"));

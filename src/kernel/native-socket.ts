@@ -29,9 +29,19 @@ export function memfdCreate(name: string): number {
   return loadAddon().memfdCreate(name);
 }
 
-/** Calls `cb` whenever `fd` is readable or hung up; returns the function that stops watching. */
-export function watchReadable(fd: number, cb: () => void): () => void {
-  return loadAddon().watchReadable(fd, cb);
+export interface FdWatcher {
+  stop(): void;
+  /** Also report writability (to drain a send queue); off again once it is drained. */
+  wantWritable(on: boolean): void;
+}
+
+/** FD_READABLE when `fd` is readable or hung up, FD_WRITABLE when writable and asked for. */
+export const FD_READABLE = 1;
+export const FD_WRITABLE = 2;
+
+/** Calls `cb(mask)` when `fd` is readable (or hung up), or writable while that is wanted. */
+export function watchFd(fd: number, cb: (mask: number) => void): FdWatcher {
+  return loadAddon().watchFd(fd, cb);
 }
 
 /** A connected, non-blocking unix socket fd (e.g. to a D-Bus bus at `unix:path=…`). */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { closeSync } from 'node:fs';
-import { recvWithFds, sendWithFds, watchReadable } from '../kernel/native-socket';
+import { FD_WRITABLE, recvWithFds, sendWithFds, watchFd } from '../kernel/native-socket';
+import type { FdWatcher } from '../kernel/native-socket';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // dbus-next's marshalling, without its connection: it can neither adopt a socketpair nor count
@@ -37,11 +38,18 @@ const LE = 'l'.charCodeAt(0);
  * without a uid is accepted whoever created the socketpair. Each message takes exactly the fds
  * its header announces — dbus-next hands every queued fd to the first message it parses.
  */
+/** The D-Bus specification's maximum message length (a 4K scanout is a quarter of it). */
+export const MAX_MESSAGE = 128 * 1024 * 1024;
+
 export class PeerLink extends EventEmitter {
-  private rx = Buffer.alloc(0);
+  /** Received bytes not yet parsed, in the chunks they came in (joined once a message is whole). */
+  private rxChunks: Buffer[] = [];
+  private rxLen = 0;
   private readonly fdQueue: number[] = [];
+  /** Bytes the socket would not take yet: sent when it is writable again, in order. */
+  private tx: { buf: Buffer; fds: number[] }[] = [];
   private state: 'auth' | 'open' | 'closed' = 'auth';
-  private stopWatch: (() => void) | null = null;
+  private watcher: FdWatcher | null = null;
   private serial = 1;
   private authLines = '';
   private authDone!: { resolve: () => void; reject: (e: Error) => void };
@@ -59,20 +67,39 @@ export class PeerLink extends EventEmitter {
   /** Runs the handshake; resolves once BEGIN is sent (client) or received (server). */
   open(): Promise<void> {
     const p = new Promise<void>((resolve, reject) => (this.authDone = { resolve, reject }));
-    this.stopWatch = watchReadable(this.fd, () => this.onReadable());
+    this.watcher = watchFd(this.fd, (mask) => (mask & FD_WRITABLE ? this.flush() : this.onReadable()));
     if (this.role === 'client') this.write(Buffer.from('\0AUTH EXTERNAL\r\n'));
     return p;
   }
 
-  private write(b: Buffer, fds: number[] = []): void {
-    let off = 0;
-    let first = true;
-    while (off < b.length) {
-      const n = sendWithFds(this.fd, b.subarray(off), first ? fds : []);
-      if (n === 0) continue; // a full socket buffer: the peer drains it promptly
-      off += n;
-      first = false;
+  private write(buf: Buffer, fds: number[] = []): void {
+    this.tx.push({ buf, fds });
+    if (this.tx.length === 1) this.flush();
+  }
+
+  /** Sends what the socket takes; a full socket buffer waits for writability, never spins. */
+  private flush(): void {
+    while (this.tx.length && this.state !== 'closed') {
+      const head = this.tx[0];
+      const n = sendWithFds(this.fd, head.buf, head.fds);
+      if (n === 0) return this.watcher?.wantWritable(true);
+      head.fds = []; // they went with the first byte
+      head.buf = head.buf.subarray(n);
+      if (!head.buf.length) this.tx.shift();
     }
+    this.watcher?.wantWritable(false);
+  }
+
+  private takeRx(): Buffer {
+    const all = this.rxChunks.length === 1 ? this.rxChunks[0] : Buffer.concat(this.rxChunks);
+    this.rxChunks = [];
+    this.rxLen = 0;
+    return all;
+  }
+
+  private keepRx(b: Buffer): void {
+    this.rxChunks = b.length ? [b] : [];
+    this.rxLen = b.length;
   }
 
   private onReadable(): void {
@@ -80,7 +107,8 @@ export class PeerLink extends EventEmitter {
       const r = recvWithFds(this.fd, 65536);
       if (!r) break;
       if (r.data.length === 0) return this.close(new Error('the peer closed the link'));
-      this.rx = Buffer.concat([this.rx, r.data]);
+      this.rxChunks.push(r.data);
+      this.rxLen += r.data.length;
       this.fdQueue.push(...r.fds);
     }
     if (this.state === 'auth') this.onAuthData();
@@ -88,8 +116,8 @@ export class PeerLink extends EventEmitter {
   }
 
   private onAuthData(): void {
-    this.authLines += this.rx.toString('latin1');
-    this.rx = Buffer.alloc(0);
+    this.authLines += this.takeRx().toString('latin1');
+    if (this.authLines.length > 16384) return this.close(new Error('the authentication exchange is too long'));
     let nl: number;
     while ((nl = this.authLines.indexOf('\r\n')) >= 0) {
       const line = this.authLines.slice(0, nl);
@@ -99,7 +127,7 @@ export class PeerLink extends EventEmitter {
         else if (line === 'NEGOTIATE_UNIX_FD') this.write(Buffer.from('AGREE_UNIX_FD\r\n'));
         else if (line === 'BEGIN') {
           this.state = 'open';
-          this.rx = Buffer.from(this.authLines, 'latin1');
+          this.keepRx(Buffer.from(this.authLines, 'latin1'));
           this.authLines = '';
           this.authDone.resolve();
           return;
@@ -113,7 +141,7 @@ export class PeerLink extends EventEmitter {
         this.write(Buffer.from('BEGIN\r\n'));
         this.state = 'open';
         // Anything after the last auth line is already the first message.
-        this.rx = Buffer.from(this.authLines, 'latin1');
+        this.keepRx(Buffer.from(this.authLines, 'latin1'));
         this.authLines = '';
         this.authDone.resolve();
         return;
@@ -122,15 +150,19 @@ export class PeerLink extends EventEmitter {
   }
 
   private parseMessages(): void {
-    while (this.rx.length >= 16) {
-      if (this.rx[0] !== LE) return this.close(new Error('big-endian messages are not supported'));
-      const bodyLen = this.rx.readUInt32LE(4);
-      const fieldsLen = this.rx.readUInt32LE(12);
+    while (this.rxLen >= 16) {
+      if (this.rxChunks[0].length < 16) this.keepRx(this.takeRx());
+      const head16 = this.rxChunks[0];
+      if (head16[0] !== LE) return this.close(new Error('big-endian messages are not supported'));
+      const bodyLen = head16.readUInt32LE(4);
+      const fieldsLen = head16.readUInt32LE(12);
       const bodyStart = 16 + (((fieldsLen + 7) >> 3) << 3);
       const total = bodyStart + bodyLen;
-      if (this.rx.length < total) return;
-      const buf = this.rx.subarray(0, total);
-      this.rx = this.rx.subarray(total);
+      if (total > MAX_MESSAGE) return this.close(new Error(`a ${total}-byte message exceeds the D-Bus limit of ${MAX_MESSAGE} bytes`));
+      if (this.rxLen < total) return;
+      const all = this.takeRx();
+      const buf = all.subarray(0, total);
+      this.keepRx(all.subarray(total));
       const head = new DBusBuffer(buf, 0, LE, [], {}).read('yyyyuua(yv)');
       const m: Record<string, unknown> = { type: head[1], flags: head[2], serial: head[5] };
       for (const [code, v] of head[6]) m[constants.headerTypeName[code]] = v[1][0];
@@ -193,7 +225,9 @@ export class PeerLink extends EventEmitter {
     if (this.state === 'closed') return;
     const wasAuth = this.state === 'auth';
     this.state = 'closed';
-    this.stopWatch?.();
+    this.watcher?.stop();
+    this.watcher = null;
+    this.tx = [];
     for (const fd of this.fdQueue.splice(0)) closeSync(fd);
     try {
       closeSync(this.fd);

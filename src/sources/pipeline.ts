@@ -89,6 +89,11 @@ export class FramePipeline {
     return [this.inFlight, this.onScreen].some((m) => [...m.values()].some((f) => f.fbs.includes(fb)));
   }
 
+  /** Whether `fb` is on screen, in flight or queued: not to be freed. */
+  inUse(fb: number): boolean {
+    return this.busy(fb) || [...this.queued.values()].some((f) => f.fbs.includes(fb));
+  }
+
   submit(frame: Frame): void {
     this.plane(frame.planeId).received++;
     const old = this.queued.get(frame.planeId);

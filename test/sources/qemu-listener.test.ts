@@ -7,6 +7,7 @@ import { socketPair } from '../../src/kernel/native-socket';
 import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-peer';
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
 import { DisplayListener, PIXMAN } from '../../src/sources/qemu-listener';
+import { ScanoutTarget } from '../../src/sources/scanout-target';
 
 const W = 64;
 const H = 48;
@@ -31,7 +32,8 @@ beforeEach(async () => {
   const ours = new PeerLink(a, 'client');
   qemu = new PeerLink(b, 'server');
   await Promise.all([ours.open(), qemu.open()]);
-  listener = new DisplayListener(ours, dev, t, { key: 'p', from: 'primary', planeId: overlay.id, planeType: 'overlay', fbId: 0, src: { x: 0, y: 0, w: W, h: H }, dst: { x: 0, y: 0, w: W, h: H }, zpos: null, setZpos: false }, crtc, pipeline);
+  const plane = { key: 'p', from: 'primary' as const, planeId: overlay.id, planeType: 'overlay' as const, fbId: 0, src: { x: 0, y: 0, w: W, h: H }, dst: { x: 0, y: 0, w: W, h: H }, zpos: null, setZpos: false };
+  listener = new DisplayListener(ours, new ScanoutTarget(dev, t, plane, crtc, pipeline));
 });
 
 afterEach(() => {

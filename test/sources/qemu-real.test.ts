@@ -11,6 +11,7 @@ import { readTopology } from '../../src/kernel/topology';
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
 import { attachConsole } from '../../src/sources/qemu-display';
 import { DisplayListener } from '../../src/sources/qemu-listener';
+import { ScanoutTarget } from '../../src/sources/scanout-target';
 import { REPO } from '../helpers/fixtures';
 
 jest.setTimeout(60_000);
@@ -49,7 +50,8 @@ test("a real QEMU's D-Bus display: we register as listener and its firmware scre
     if (!att) throw new Error(`could not attach to QEMU's console 0: ${last?.message}`);
     const members: string[] = [];
     att.link.on('message', (m) => members.push(String(m.member)));
-    const listener = new DisplayListener(att.link, dev, t, { key: 'p', from: 'primary', planeId: overlay.id, planeType: 'overlay', fbId: 0, src: { x: 0, y: 0, w: 1, h: 1 }, dst: { x: 0, y: 0, w: 1, h: 1 }, zpos: null, setZpos: false }, crtc, pipeline, () => undefined, 'guest');
+    const plane = { key: 'p', from: 'primary' as const, planeId: overlay.id, planeType: 'overlay' as const, fbId: 0, src: { x: 0, y: 0, w: 1, h: 1 }, dst: { x: 0, y: 0, w: 1, h: 1 }, zpos: null, setZpos: false };
+    const listener = new DisplayListener(att.link, new ScanoutTarget(dev, t, plane, crtc, pipeline, 'guest'));
     cleanups.push(() => listener.close(), () => att!.bus.close());
     // SeaBIOS draws text within a second or two under TCG; wait until the top-left has text in it.
     let distinct = 0;

@@ -1,4 +1,6 @@
+import { closeSync, fstatSync, readlinkSync } from 'node:fs';
 import { kernelError } from '../errors';
+import { loadAddon } from '../native';
 
 /**
  * Memory shared between the simulated subsystems: a guest plane exported by the simulated VFIO
@@ -34,6 +36,8 @@ export function newSimBuffer(init: Omit<SimBuffer, 'id' | 'pixels'> & { pixels?:
 export class SimDmabufTable {
   private next = 100000;
   private readonly fds = new Map<number, SimBuffer>();
+  /** udmabufs, by the inode of their memfd: the same buffer under any fd number, in any process. */
+  private readonly memfds = new Map<string, SimBuffer>();
 
   export(buf: SimBuffer): number {
     const fd = this.next++;
@@ -41,11 +45,40 @@ export class SimDmabufTable {
     return fd;
   }
 
-  /** EBADF like any syscall on a closed or never-opened fd. */
+  /**
+   * udmabuf (UDMABUF_CREATE): a memfd's pages become a dma-buf. The simulator cannot mint a new
+   * kind of fd, so the memfd itself stands for the dma-buf, recognised by its inode under
+   * whatever number it arrives (after SCM_RIGHTS, say). Its pages are mapped, as the kernel pins
+   * them, so what the producer writes is what the simulated display scans out.
+   */
+  udmabuf(memfd: number): number {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/self/fd/${memfd}`);
+    } catch {
+      throw kernelError('EBADF', 'UDMABUF_CREATE', '/dev/udmabuf', `fd ${memfd} is not open`);
+    }
+    if (!link.startsWith('/memfd:')) throw kernelError('EINVAL', 'UDMABUF_CREATE', '/dev/udmabuf', `fd ${memfd} is ${link}, not a memfd`);
+    const st = fstatSync(memfd);
+    if (!st.size || st.size % 4096) throw kernelError('EINVAL', 'UDMABUF_CREATE', '/dev/udmabuf', `memfd size ${st.size} is not a positive multiple of the page size`);
+    const pixels = loadAddon().mmap(memfd, link, 0n, st.size) as Buffer;
+    this.memfds.set(`${st.dev}:${st.ino}`, newSimBuffer({ width: st.size / 4, height: 1, stride: st.size, format: 0, modifier: 0n, pixels }));
+    return memfd;
+  }
+
+  /** EBADF like any syscall on a closed or never-opened fd; EINVAL for an fd that is no dma-buf. */
   lookup(fd: number, syscall: string): SimBuffer {
     const b = this.fds.get(fd);
-    if (!b) throw kernelError('EBADF', syscall, undefined, `fd ${fd} is not an open dma-buf`);
-    return b;
+    if (b) return b;
+    let st;
+    try {
+      st = fstatSync(fd);
+    } catch {
+      throw kernelError('EBADF', syscall, undefined, `fd ${fd} is not an open dma-buf`);
+    }
+    const m = this.memfds.get(`${st.dev}:${st.ino}`);
+    if (!m) throw kernelError('EINVAL', syscall, undefined, `fd ${fd} is not a dma-buf`);
+    return m;
   }
 
   has(fd: number): boolean {
@@ -53,7 +86,12 @@ export class SimDmabufTable {
   }
 
   close(fd: number): void {
-    if (!this.fds.delete(fd)) throw kernelError('EBADF', 'close', undefined, `fd ${fd}`);
+    if (this.fds.delete(fd)) return;
+    try {
+      closeSync(fd);
+    } catch {
+      throw kernelError('EBADF', 'close', undefined, `fd ${fd}`);
+    }
   }
 
   get openCount(): number {

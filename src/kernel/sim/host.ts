@@ -51,6 +51,11 @@ export class SimHost implements KernelBackend {
     return this.vfio.openGroup(path);
   }
 
+  /** A memfd's pages as a dma-buf (what /dev/udmabuf does): a stand-in for a GPU buffer. */
+  udmabuf(memfd: number): number {
+    return this.dmabufs.udmabuf(memfd);
+  }
+
   closeFd(fd: number): void {
     this.dmabufs.close(fd);
   }

@@ -1,0 +1,45 @@
+import type { Topology } from '../kernel/topology';
+import type { KmsDevice } from '../kernel/types';
+import type { PlaneAssignment } from '../kms/types';
+import type { FramePipeline } from './pipeline';
+import type { Rect } from './plane-props';
+import { offProps, showProps } from './plane-props';
+
+/**
+ * Where one guest plane goes: the planned hardware plane on a CRTC, fed through that CRTC's
+ * frame pipeline. `guest` geometry shows the picture 1:1 at the planned position (for planes
+ * that cannot scale); `planned` stretches it over the planned rectangle.
+ */
+export class ScanoutTarget {
+  constructor(
+    readonly dev: KmsDevice,
+    readonly t: Topology,
+    readonly plane: PlaneAssignment,
+    readonly crtcId: number,
+    readonly pipeline: FramePipeline,
+    readonly geometry: 'planned' | 'guest' = 'planned',
+  ) {}
+
+  get planeId(): number {
+    return this.plane.planeId;
+  }
+
+  /** Shows `fb` (a w×h picture) on the plane with the next commit. */
+  show(fb: number, w: number, h: number, reflectY = false): void {
+    const d: Rect = this.geometry === 'guest' ? { ...this.plane.dst, w, h } : this.plane.dst;
+    this.pipeline.submit({ planeId: this.planeId, fbs: [fb], props: showProps(this.t, this.planeId, this.crtcId, fb, { x: 0, y: 0, w, h }, d, reflectY) });
+  }
+
+  /** Puts an fb at an exact CRTC rectangle (cursors follow the pointer, unscaled). */
+  place(fb: number, src: Rect, dst: Rect): void {
+    this.pipeline.submit({ planeId: this.planeId, fbs: [fb], props: showProps(this.t, this.planeId, this.crtcId, fb, src, dst) });
+  }
+
+  off(): void {
+    this.pipeline.submit({ planeId: this.planeId, fbs: [], props: offProps(this.t, this.planeId) });
+  }
+
+  copied(bytes: number): void {
+    this.pipeline.plane(this.planeId).bytesCopied += bytes;
+  }
+}
