@@ -4,6 +4,7 @@ import type { Topology } from '../kernel/topology';
 import type { KmsDevice, VfioDevice } from '../kernel/types';
 import type { PlaneAssignment } from '../kms/types';
 import type { FramePipeline } from './pipeline';
+import { showProps } from './plane-props';
 import { openVfio, planeOff } from './vfio-query';
 
 interface CachedFb {
@@ -60,18 +61,7 @@ export class VfioSource {
       }
     }
     this.current = q.dmabufId;
-    const p = this.t.planes.find((x) => x.id === this.plane.planeId)!;
-    const id = (n: string) => p.props[n].id;
-    const v = (n: string, value: number) => ({ objectId: p.id, propId: id(n), value: BigInt.asUintN(64, BigInt(value)) });
-    const d = this.plane.dst;
-    pipeline.submit({
-      planeId: p.id,
-      fbs: [c.fb],
-      props: [
-        v('FB_ID', c.fb), v('CRTC_ID', this.crtcId), v('SRC_X', 0), v('SRC_Y', 0), v('SRC_W', q.width * 65536), v('SRC_H', q.height * 65536),
-        v('CRTC_X', d.x), v('CRTC_Y', d.y), v('CRTC_W', d.w), v('CRTC_H', d.h),
-      ],
-    });
+    pipeline.submit({ planeId: this.plane.planeId, fbs: [c.fb], props: showProps(this.t, this.plane.planeId, this.crtcId, c.fb, { x: 0, y: 0, w: q.width, h: q.height }, this.plane.dst) });
   }
 
   /** The pipeline no longer shows these: free them, unless one is the guest's current buffer. */
