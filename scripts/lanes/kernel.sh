@@ -151,6 +151,12 @@ if [ ! -f "$ADDON" ] || [ ! -d "$ROOT/node_modules/esbuild" ] || [ ! -d "$ROOT/n
   scripts/setup.sh || fail "scripts/setup.sh (npm ci builds the native addon)"
 fi
 [ -f "$ADDON" ] || fail "$ADDON was not built"
+# The lane tests the native code as it is now: rebuild an addon older than its sources.
+if [ -n "$(find native binding.gyp -newer "$ADDON" -print -quit)" ]; then
+  echo "kernel lane: native/ changed since the addon was built; rebuilding it"
+  node scripts/build-native.js >"$CACHE/build-native.log" 2>&1 ||
+    { tail -n 30 "$CACHE/build-native.log" >&2; fail "node scripts/build-native.js (log: $CACHE/build-native.log)"; }
+fi
 WORK=$(mktemp -d /tmp/directflip-kernel-lane.XXXXXX)
 QPID=""
 cleanup() {

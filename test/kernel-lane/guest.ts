@@ -350,13 +350,18 @@ export class Image {
   }
 }
 
+/** Sends a file to the host, which saves it as artifacts/kernel-lane/NAME (base64 over ttyS1). */
+export function emitFile(name: string, data: Buffer): void {
+  const b64 = data.toString('base64');
+  let body = '';
+  for (let i = 0; i < b64.length; i += 76) body += `${b64.slice(i, i + 76)}\n`;
+  toHost(`DF-FILE ${name} ${data.length}\n${body}DF-FILE-END ${name}\n`);
+}
+
 /** Sends a capture to the host, which saves it as artifacts/kernel-lane/NAME.png. */
 export function emitPng(name: string, img: Image): void {
   const png = img.png();
-  const b64 = png.toString('base64');
-  let body = '';
-  for (let i = 0; i < b64.length; i += 76) body += `${b64.slice(i, i + 76)}\n`;
-  toHost(`DF-PNG ${name} ${png.length}\n${body}DF-PNG-END ${name}\n`);
+  emitFile(`${name}.png`, png);
   report(`# capture ${name}.png (${img.width}x${img.height}, ${png.length} bytes)`);
 }
 

@@ -9,6 +9,7 @@ import './topology.lane';
 import './engine.lane';
 import './vfio.lane';
 import './vgem.lane';
+import './kernel-log.lane';
 
 process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));
 process.on('unhandledRejection', (e) => report(`# unhandled rejection: ${(e as Error)?.stack ?? e}`));

@@ -92,6 +92,8 @@ describe('vfio source on mbochs, shown on vkms, verified through writeback', () 
     source?.close();
     built?.standIns.cleanup();
     if (background) freeFb(dev, background);
+    // Drop the mapping too: it holds the vkms file (and DRM master) until collected.
+    background = null;
     dev.close();
     await collectMappings();
   });
