@@ -12,11 +12,12 @@ import { StandIns } from '../kms/stand-ins';
 import { TestOnlyJudge } from '../kms/test-only';
 import type { Plan } from '../kms/types';
 import { PlanRefused } from '../kms/types';
-import { EventHub, FramePipeline } from '../sources/pipeline';
+import { EventHub } from '../sources/pipeline';
 import { SourceError } from '../sources/resolve';
-import { VfioSource } from '../sources/vfio-source';
 import { DaemonError } from './errors';
 import { Journal } from './journal';
+import { DomainStreams } from './streams';
+import type { StreamStatus } from './streams';
 import type { DomainRecord } from './journal';
 import type { Logger } from './log';
 
@@ -25,13 +26,14 @@ export interface DomainStatus {
   state: DomainRecord['state'];
   plan: Plan;
   sources: DomainRecord['sources'];
+  streams: StreamStatus[];
   notes: string[];
 }
 
 interface Live {
   record: DomainRecord;
   /** Streaming sources feeding this domain's planes, running while it is active. */
-  streams: { source: VfioSource; pipeline: FramePipeline }[];
+  streams: DomainStreams | null;
   /** Framebuffers of the guest's size that hold each plane until its source delivers frames. */
   standIns: StandIns;
   notes: string[];
@@ -66,34 +68,15 @@ export class Engine {
     this.events = new EventHub(this.dev);
   }
 
-  /** vfio planes get their stream once the plan is on screen; gvt-fb needs none. */
+  /** Streaming planes (vfio, qemu-dbus) get their sources once the plan is on screen; gvt-fb needs none. */
   private startStreams(l: Live): void {
-    const t = readTopology(this.dev);
-    for (const o of l.record.plan.outputs) {
-      for (const p of o.planes) {
-        if (l.record.sources[p.key]?.source !== 'vfio') continue;
-        const uuid = l.record.mdevs?.[p.key];
-        if (!uuid) continue;
-        const source = new VfioSource(this.host, this.dev, t, uuid, p, o.crtcId);
-        const onError = (e: Error) => this.log('warning', l.record.domain, `${p.key}: ${e.message}`);
-        try {
-          source.open();
-        } catch (e) {
-          onError(e as Error);
-          continue;
-        }
-        const pipeline = new FramePipeline(this.dev, o.crtcId, this.events, (fbs) => source.retire(fbs), onError);
-        source.start(pipeline, 60, onError);
-        l.streams.push({ source, pipeline });
-      }
-    }
+    l.streams = new DomainStreams(this.host, this.dev, this.events, l.record, (m) => this.log('warning', l.record.domain, m));
+    l.streams.start();
   }
 
   private stopStreams(l: Live): void {
-    for (const s of l.streams.splice(0)) {
-      s.pipeline.stop();
-      s.source.close();
-    }
+    l.streams?.stop();
+    l.streams = null;
   }
 
   /** Operations run strictly one after another, in arrival order. */
@@ -143,22 +126,25 @@ export class Engine {
         domain: name, state: 'prepared', restore: config.directflip!.outputs.some((o) => o.restore === 'off') ? 'off' : 'previous',
         plan, sources: built.sources, holding, snapshots: [], updated: new Date().toISOString(),
         mdevs: Object.fromEntries(config.directflip!.outputs.flatMap((o) => o.planes.filter((p) => p.mdev).map((p) => [p.path, p.mdev!]))),
+        display: displayOf(config),
       };
       const notes = [
         ...Object.entries(built.sources).map(([k, v]) => `${k}: source ${v.source}: ${v.why}`),
         ...Object.entries(built.assumptions).map(([k, why]) => `${k}: guest plane assumed until its source reports it (${why})`),
       ];
-      this.live.set(name, { record, standIns: built.standIns, notes, streams: [] });
+      this.live.set(name, { record, standIns: built.standIns, notes, streams: null });
       this.journal.write(record);
       this.log('info', name, `prepared: ${describe(plan)}; ${plan.testOnlyCommits} TEST_ONLY`);
       return status(record, notes);
     });
   }
 
-  activate(name: string): Promise<DomainStatus> {
+  /** `config`: the live XML at `started`, which now carries the D-Bus display's address. */
+  activate(name: string, config?: DomainConfig): Promise<DomainStatus> {
     return this.serial(() => {
       const l = this.live.get(name);
       if (!l) throw new DaemonError('NotPrepared', `${name} was not prepared (the prepare hook did not run, or the daemon restarted since): nothing to show`);
+      if (config) l.record.display = displayOf(config);
       if (l.record.state === 'active') return status(l.record, l.notes);
       try {
         commitPlan(this.dev, readTopology(this.dev), l.record.plan, l.record.snapshots);
@@ -203,7 +189,7 @@ export class Engine {
   }
 
   status(): DomainStatus[] {
-    return [...this.live.values()].map((l) => status(l.record, l.notes));
+    return [...this.live.values()].map((l) => status(l.record, l.notes, l.streams));
   }
 
   /**
@@ -235,7 +221,7 @@ export class Engine {
           }
           this.occupancy.hold(r.holding);
           commitPlan(this.dev, t, r.plan, r.snapshots);
-          const l: Live = { record: r, standIns, notes: ['re-adopted after a daemon restart'], streams: [] };
+          const l: Live = { record: r, standIns, notes: ['re-adopted after a daemon restart'], streams: null };
           this.live.set(r.domain, l);
           this.startStreams(l);
           this.journal.write(r);
@@ -282,6 +268,21 @@ function describe(p: Plan): string {
   return p.outputs.map((o) => `${o.connector} on CRTC ${o.crtcId} ${o.mode.hdisplay}x${o.mode.vdisplay}@${o.mode.vrefresh}: ${o.planes.map((x) => `${x.from}→plane ${x.planeId}`).join(', ')}`).join('; ');
 }
 
-function status(r: DomainRecord, notes: string[]): DomainStatus {
-  return { domain: r.domain, state: r.state, plan: r.plan, sources: r.sources ?? {}, notes };
+function status(r: DomainRecord, notes: string[], streams: DomainStreams | null = null): DomainStatus {
+  return { domain: r.domain, state: r.state, plan: r.plan, sources: r.sources ?? {}, streams: streams?.status() ?? [], notes };
+}
+
+/**
+ * Where QEMU's display is and what each plane reads there. libvirt writes the bus address into
+ * the live XML from the `start` hook on (absent at `prepare`). A plane's console is its
+ * `console`, else its mdev's guest PCI address (QEMU's DeviceAddress). A plane given a size
+ * stretches the picture to it; otherwise the picture is shown 1:1, whatever mode the guest sets.
+ */
+function displayOf(c: DomainConfig): NonNullable<DomainRecord['display']> {
+  const planes = c.directflip!.outputs.flatMap((o) => o.planes);
+  return {
+    address: c.graphics.find((g) => g.address)?.address ?? null,
+    wants: Object.fromEntries(planes.map((p) => [p.path, { console: p.console, pci: c.mdevs.find((m) => m.uuid === p.mdev)?.guestAddress ?? null }])),
+    geometry: Object.fromEntries(planes.map((p) => [p.path, p.width !== null || p.height !== null ? 'planned' : 'guest'])),
+  };
 }

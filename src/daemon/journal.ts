@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Holding } from '../kms/occupancy';
+import type { ConsoleWanted } from '../sources/display-bus';
 import type { ObjectSnapshot } from '../kms/snapshot';
 import type { Plan } from '../kms/types';
 import { stateFileName } from './state-name';
@@ -15,6 +16,13 @@ export interface DomainRecord {
   sources: Record<string, { source: string; why: string }>;
   /** Plane key → the mdev it reads, for the streaming sources. */
   mdevs?: Record<string, string>;
+  /** QEMU's D-Bus display (known from `started` on) and the console each plane reads there. */
+  display?: {
+    address: string | null;
+    wants: Record<string, ConsoleWanted>;
+    /** Plane key → `planned` (stretched over the planned size, as configured) or `guest` (1:1). */
+    geometry?: Record<string, 'planned' | 'guest'>;
+  };
   holding: Holding;
   /** Prior state of every object the domain touched, recorded before its first commit. */
   snapshots: ObjectSnapshot[];

@@ -114,7 +114,7 @@ export class ManagerService {
         if (!c.configured) return [OUT, ['unconfigured', [], []]];
         const known = this.engine.status().some((s) => s.domain === b[0]);
         if (!known) await this.engine.prepare(c); // the daemon restarted between prepare and started
-        const s = await this.engine.activate(b[0]);
+        const s = await this.engine.activate(b[0], c);
         this.changed(b[0], s.state);
         return [OUT, this.result(s)];
       }
@@ -127,6 +127,11 @@ export class ManagerService {
         return ['sas', await this.reconnect(b[0], b[1])];
       case 'Status':
         return ['a(ssa(ssuusss(iiuu)i)as)', [this.engine.status().map((s) => [s.domain, ...this.result(s)])]];
+      case 'Streams':
+        return [
+          'a(sssssuuut)',
+          [this.engine.status().flatMap((d) => d.streams.map((x) => [d.domain, x.plane, x.source, x.state, x.detail, x.received, x.flipped, x.dropped, BigInt(x.bytesCopied)]))],
+        ];
       default:
         throw new DaemonError('Refused', `no method ${msg.member} on ${MANAGER_IFACE}`);
     }

@@ -50,6 +50,8 @@ export class PeerLink extends EventEmitter {
   private tx: { buf: Buffer; fds: number[] }[] = [];
   private state: 'auth' | 'open' | 'closed' = 'auth';
   private watcher: FdWatcher | null = null;
+  /** Calls that came before anyone listened (QEMU calls as soon as the link is up). */
+  private held: PeerMessage[] = [];
   private serial = 1;
   private authLines = '';
   private authDone!: { resolve: () => void; reject: (e: Error) => void };
@@ -62,6 +64,9 @@ export class PeerLink extends EventEmitter {
     readonly role: 'client' | 'server' = 'client',
   ) {
     super();
+    this.on('newListener', (event: string) => {
+      if (event === 'message' && this.held.length) setImmediate(() => this.held.splice(0).forEach((m) => this.emit('message', m)));
+    });
   }
 
   /** Runs the handshake; resolves once BEGIN is sent (client) or received (server). */
@@ -182,7 +187,8 @@ export class PeerLink extends EventEmitter {
         waiter(msg);
         continue;
       }
-      this.emit('message', msg);
+      if (this.listenerCount('message')) this.emit('message', msg);
+      else this.held.push(msg);
     }
   }
 
@@ -228,7 +234,7 @@ export class PeerLink extends EventEmitter {
     this.watcher?.stop();
     this.watcher = null;
     this.tx = [];
-    for (const fd of this.fdQueue.splice(0)) closeSync(fd);
+    for (const fd of [...this.fdQueue.splice(0), ...this.held.splice(0).flatMap((m) => m.fds)]) closeSync(fd);
     try {
       closeSync(this.fd);
     } catch {

@@ -9,7 +9,7 @@ import type { Host } from '../../src/kernel/host';
 import { renderCrtc } from '../../src/kernel/sim/render';
 import { readTopology } from '../../src/kernel/topology';
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
-import { attachConsole } from '../../src/sources/qemu-display';
+import { attachDisplay } from '../../src/sources/qemu-attach';
 import { DisplayListener } from '../../src/sources/qemu-listener';
 import { ScanoutTarget } from '../../src/sources/scanout-target';
 import { REPO } from '../helpers/fixtures';
@@ -37,11 +37,11 @@ test("a real QEMU's D-Bus display: we register as listener and its firmware scre
     const overlay = t.planes.find((p) => p.type === 'overlay')!;
     const pipeline = new FramePipeline(dev, crtc, new EventHub(dev), () => undefined);
     cleanups.push(() => pipeline.stop());
-    let att: Awaited<ReturnType<typeof attachConsole>> | undefined;
+    let att: Awaited<ReturnType<typeof attachDisplay>> | undefined;
     let last: Error | undefined;
     for (let i = 0; i < 100 && !att; i++) {
       try {
-        att = await attachConsole(bus.address, 0, 3000);
+        att = await attachDisplay(bus.address, { console: null, pci: '0000:00:02.0' }, 3000);
       } catch (e) {
         last = e as Error; // QEMU has not taken its bus name yet
         await new Promise((r) => setTimeout(r, 100));
@@ -52,7 +52,8 @@ test("a real QEMU's D-Bus display: we register as listener and its firmware scre
     att.link.on('message', (m) => members.push(String(m.member)));
     const plane = { key: 'p', from: 'primary' as const, planeId: overlay.id, planeType: 'overlay' as const, fbId: 0, src: { x: 0, y: 0, w: 1, h: 1 }, dst: { x: 0, y: 0, w: 1, h: 1 }, zpos: null, setZpos: false };
     const listener = new DisplayListener(att.link, new ScanoutTarget(dev, t, plane, crtc, pipeline, 'guest'));
-    cleanups.push(() => listener.close(), () => att!.bus.close());
+    cleanups.push(() => listener.close(), () => att!.detach());
+    expect(att.console).toMatchObject({ index: 0, label: 'VGA', deviceAddress: 'pci/0000/02.0' });
     // SeaBIOS draws text within a second or two under TCG; wait until the top-left has text in it.
     let distinct = 0;
     for (let i = 0; i < 100 && distinct < 2; i++) {

@@ -35,14 +35,26 @@ export const statusCommand: CommandModule<object, Args> = {
       }
       throw new CliError(`directflipd: ${err.message}`, 1, { code: err.dbusName ?? err.code });
     }
+    // A daemon older than the Streams method simply has no streams to show.
+    const streamRows = ((await callManager(address, 'Streams', '', [], args['timeout-ms']).catch(() => [[]]))[0] ?? []) as [string, string, string, string, string, number, number, number, bigint][];
+    const streams = streamRows.map(([domain, plane, source, state, detail, received, flipped, dropped, bytesCopied]) => ({ domain, plane, source, state, detail, received, flipped, dropped, bytesCopied: Number(bytesCopied) }));
     const domains = (body[0] as [string, string, PlaneStruct[], string[]][]).map(([domain, state, planes, notes]) => ({
       domain, state, notes,
       planes: planes.map(([connector, mode, crtc, plane, planeType, from, source, dst, zpos]) => ({ connector, mode, crtc, plane, planeType, from, source, dst: { x: dst[0], y: dst[1], w: dst[2], h: dst[3] }, zpos: zpos < 0 ? null : zpos })),
     }));
-    if (args.json) return printJson({ ok: true, domains });
+    if (args.json) return printJson({ ok: true, domains, streams });
     if (!domains.length) return void process.stdout.write('directflipd shows no domain\n');
     const rows = domains.flatMap((d) => d.planes.map((p) => [d.domain, d.state, p.connector, `${p.crtc}`, p.mode, `${p.plane} ${p.planeType} ← guest ${p.from}`, p.source, `${p.dst.w}x${p.dst.h}+${p.dst.x}+${p.dst.y}`]));
     process.stdout.write(table(['DOMAIN', 'STATE', 'CONNECTOR', 'CRTC', 'MODE', 'PLANE', 'SOURCE', 'GEOMETRY'], rows));
+    if (streams.length) {
+      process.stdout.write('\n');
+      process.stdout.write(table(['DOMAIN', 'PLANE', 'SOURCE', 'STATE', 'RECEIVED', 'FLIPPED', 'DROPPED', 'COPIED'], streams.map((s) => [s.domain, s.plane, s.source, s.state, `${s.received}`, `${s.flipped}`, `${s.dropped}`, bytes(s.bytesCopied)])));
+      for (const s of streams) if (s.detail) process.stdout.write(`${s.domain}: ${s.plane}: ${s.detail}\n`);
+    }
     for (const d of domains) for (const n of d.notes) process.stdout.write(`${d.domain}: ${n}\n`);
   },
 };
+
+function bytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}

@@ -1,0 +1,154 @@
+import type { Host } from '../kernel/host';
+import { readTopology } from '../kernel/topology';
+import type { KmsDevice } from '../kernel/types';
+import type { OutputAssignment, PlaneAssignment } from '../kms/types';
+import type { ConsoleWanted } from '../sources/display-bus';
+import type { EventHub } from '../sources/pipeline';
+import { FramePipeline } from '../sources/pipeline';
+import { attachDisplay } from '../sources/qemu-attach';
+import type { Attached } from '../sources/qemu-attach';
+import { DisplayListener } from '../sources/qemu-listener';
+import { ScanoutTarget } from '../sources/scanout-target';
+import { VfioSource } from '../sources/vfio-source';
+import type { DomainRecord } from './journal';
+
+/** What `status` shows of one streaming plane. */
+export interface StreamStatus {
+  plane: string;
+  source: string;
+  state: 'connecting' | 'streaming' | 'failed' | 'stopped';
+  detail: string;
+  received: number;
+  flipped: number;
+  dropped: number;
+  bytesCopied: number;
+}
+
+interface Stream {
+  planes: PlaneAssignment[];
+  source: 'vfio' | 'qemu-dbus';
+  pipeline: FramePipeline;
+  state: StreamStatus['state'];
+  detail: string;
+  stop(): void;
+  retire(fbs: number[]): void;
+}
+
+/**
+ * A domain's streaming sources while it is active: one frame pipeline per CRTC, a vfio source
+ * per vfio plane, and a D-Bus display listener per QEMU console (its picture and, when one is
+ * planned, its pointer on the cursor plane). Failures are reported in status and logged; the
+ * planes then keep their stand-ins, and release restores the host display as always.
+ */
+export class DomainStreams {
+  private readonly streams: Stream[] = [];
+  private readonly pipelines = new Map<number, FramePipeline>();
+  private stopped = false;
+
+  constructor(
+    private readonly host: Host,
+    private readonly dev: KmsDevice,
+    private readonly events: EventHub,
+    private readonly record: DomainRecord,
+    private readonly warn: (msg: string) => void,
+  ) {}
+
+  private pipeline(crtcId: number): FramePipeline {
+    let p = this.pipelines.get(crtcId);
+    if (!p) {
+      p = new FramePipeline(this.dev, crtcId, this.events, (fbs) => this.streams.filter((s) => s.pipeline === p).forEach((s) => s.retire(fbs)), (e) => this.warn(`CRTC ${crtcId}: ${e.message}`));
+      this.pipelines.set(crtcId, p);
+    }
+    return p;
+  }
+
+  start(): void {
+    const t = readTopology(this.dev);
+    for (const o of this.record.plan.outputs) {
+      const planes = o.planes.filter((p) => this.record.sources[p.key]);
+      for (const p of planes.filter((x) => this.record.sources[x.key].source === 'vfio')) this.startVfio(o, p, t);
+      const dbus = planes.filter((x) => this.record.sources[x.key].source === 'qemu-dbus');
+      const groups = new Map<string, PlaneAssignment[]>();
+      for (const p of dbus) {
+        const key = JSON.stringify(this.record.display?.wants[p.key] ?? { console: null, pci: null });
+        groups.set(key, [...(groups.get(key) ?? []), p]);
+      }
+      for (const [key, group] of groups) this.startDbus(o, group, JSON.parse(key) as ConsoleWanted, t);
+    }
+  }
+
+  private startVfio(o: OutputAssignment, p: PlaneAssignment, t: ReturnType<typeof readTopology>): void {
+    const uuid = this.record.mdevs?.[p.key];
+    const pipeline = this.pipeline(o.crtcId);
+    const s: Stream = { planes: [p], source: 'vfio', pipeline, state: 'failed', detail: '', stop: () => undefined, retire: () => undefined };
+    this.streams.push(s);
+    if (!uuid) return void (s.detail = 'no mdev is named for this plane');
+    const source = new VfioSource(this.host, this.dev, t, uuid, p, o.crtcId);
+    try {
+      source.open();
+    } catch (e) {
+      s.detail = (e as Error).message;
+      return this.warn(`${p.key}: ${s.detail}`);
+    }
+    source.start(pipeline, 60, (e) => this.warn(`${p.key}: ${e.message}`));
+    Object.assign(s, { state: 'streaming', detail: `mdev ${uuid}`, stop: () => source.close(), retire: (fbs: number[]) => source.retire(fbs) });
+  }
+
+  private startDbus(o: OutputAssignment, group: PlaneAssignment[], want: ConsoleWanted, t: ReturnType<typeof readTopology>): void {
+    const pipeline = this.pipeline(o.crtcId);
+    const s: Stream = { planes: group, source: 'qemu-dbus', pipeline, state: 'connecting', detail: 'attaching to the D-Bus display', stop: () => undefined, retire: () => undefined };
+    this.streams.push(s);
+    const address = this.record.display?.address;
+    const keys = group.map((p) => p.key).join(', ');
+    if (!address) {
+      s.state = 'failed';
+      s.detail = "the live domain XML carries no D-Bus display address (<graphics type='dbus' address=…/>)";
+      return this.warn(`${keys}: ${s.detail}`);
+    }
+    const picture = group.find((p) => p.from === 'primary');
+    const cursor = group.find((p) => p.from === 'cursor');
+    let attached: Attached | null = null;
+    s.stop = () => attached?.detach();
+    attachDisplay(address, want).then(
+      (a) => {
+        attached = a;
+        if (this.stopped) return a.detach(), a.link.close();
+        const main = new ScanoutTarget(this.dev, t, picture ?? cursor!, o.crtcId, pipeline, this.record.display?.geometry?.[(picture ?? cursor!).key] ?? 'planned');
+        const listener = new DisplayListener(a.link, main, {
+          cursor: cursor && picture ? new ScanoutTarget(this.dev, t, cursor, o.crtcId, pipeline) : undefined,
+          log: (m) => this.warn(`${keys}: ${m}`),
+        });
+        a.link.on('close', (err?: Error) => {
+          if (s.state === 'streaming') Object.assign(s, { state: 'stopped', detail: `QEMU closed the display link${err ? ` (${err.message})` : ''}` });
+        });
+        Object.assign(s, {
+          state: 'streaming', detail: `${a.why} (${a.console.label}, ${a.console.width}x${a.console.height})`,
+          stop: () => (listener.close(), a.detach()), retire: () => listener.retire(),
+        });
+      },
+      (e: Error) => {
+        Object.assign(s, { state: 'failed', detail: `cannot attach to the D-Bus display at ${address}: ${e.message}` });
+        this.warn(`${keys}: ${s.detail}`);
+      },
+    );
+  }
+
+  status(): StreamStatus[] {
+    return this.streams.flatMap((s) =>
+      s.planes.map((p) => ({ plane: p.key, source: s.source, state: s.state, detail: s.detail, ...s.pipeline.plane(p.planeId) })),
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.streams.splice(0)) {
+      try {
+        s.stop();
+      } catch (e) {
+        this.warn(`stopping ${s.planes.map((p) => p.key).join(', ')}: ${(e as Error).message}`);
+      }
+    }
+    for (const p of this.pipelines.values()) p.stop();
+    this.pipelines.clear();
+  }
+}
