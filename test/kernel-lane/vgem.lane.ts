@@ -10,7 +10,7 @@ import { loadAddon } from '../../src/kernel/native';
 import { readTopology } from '../../src/kernel/topology';
 import type { Topology, TopoPlane } from '../../src/kernel/topology';
 import type { AtomicProp, KmsDevice } from '../../src/kernel/types';
-import { cardOf, collectMappings, emitPng, Image, native, openMaster, paint, Writeback } from './guest';
+import { cardOf, collectMappings, dumbFb, emitPng, freeFb, Image, native, openMaster, paint, sleep, Writeback } from './guest';
 
 const BG = (x: number, y: number) => (((x >> 5) + (y >> 5)) & 1 ? 0x303030 : 0x505050) | ((x & 0x1f) << 3);
 const WIN = { x: 300, y: 200, w: 400, h: 300 };
@@ -45,12 +45,21 @@ describe('vgem dma-buf into vkms (PRIME), verified through writeback', () => {
   });
 
   afterAll(async () => {
+    // Take the imported buffers off screen first, with a commit of their own, and let vkms's
+    // composer finish with them before their handles, fbs and dma-bufs go.
+    const off = (p: TopoPlane) => ['FB_ID', 'CRTC_ID'].map((n) => ({ objectId: p.id, propId: p.props[n].id, value: 0n }));
+    const own = dumbFb(dev, 1024, 768);
+    const primary = t.planes.find((p) => p.type === 'primary')!;
+    const overlay = t.planes.find((p) => p.type === 'overlay')!;
+    dev.atomic([...show(primary, own.fb, { x: 0, y: 0, w: 1024, h: 768 }), ...off(overlay)], DRM_MODE_ATOMIC.ALLOW_MODESET);
+    await sleep(100);
     for (const s of shared.splice(0)) {
       dev.rmFb(s.fb);
       dev.gemClose(s.vkmsHandle);
       native().closeFd(s.fd);
       vgem.gemClose(s.vgemHandle);
     }
+    freeFb(dev, own);
     dev.close();
     vgem.close();
     await collectMappings();
