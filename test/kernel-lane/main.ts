@@ -9,6 +9,7 @@ import './topology.lane';
 import './engine.lane';
 import './vfio.lane';
 import './vgem.lane';
+import './qemu-dbus.lane';
 import './kernel-log.lane';
 
 process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));
