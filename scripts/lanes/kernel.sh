@@ -199,7 +199,7 @@ cat "$BASE" "$WORK/app.cpio" >"$WORK/initrd.cpio"
 
 # --- 8. Boot under TCG (never KVM: /dev/kvm hangs guests here) and collect the results ----------
 step "boot $ABI under QEMU TCG and run the in-guest tests"
-rm -f "$ART"/*.png "$ART"/console.log "$ART"/results.txt
+rm -f "$ART"/*.png "$ART"/*.txt "$ART"/console.log
 : >"$WORK/ttyS1"
 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -nodefaults -display none -no-reboot -no-user-config \
   -serial "file:$ART/console.log" -serial "file:$WORK/ttyS1" \
