@@ -6,6 +6,7 @@ import { demoCommand } from './commands/demo';
 import { hookCommand } from './commands/hook';
 import { installCommand, uninstallCommand } from './commands/install';
 import { planCommand } from './commands/plan';
+import { screenshotCommand } from './commands/screenshot';
 import { statusCommand } from './commands/status';
 import { probeCommand } from './commands/probe';
 import { validateCommand } from './commands/validate';
@@ -18,6 +19,7 @@ const commands: CommandModule<object, never>[] = [
   planCommand as CommandModule<object, never>,
   daemonCommand as CommandModule<object, never>,
   statusCommand as CommandModule<object, never>,
+  screenshotCommand as CommandModule<object, never>,
   hookCommand as CommandModule<object, never>,
   installCommand as CommandModule<object, never>,
   uninstallCommand as CommandModule<object, never>,

@@ -2,7 +2,9 @@
  * The hook's own entry, bundled to dist/hook.js and run by hooks/qemu as `node dist/hook.js DOMAIN OP SUBOP EXTRA`
  * with the domain XML on stdin. It loads only the config parser and the D-Bus client.
  */
-import { readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { MAX_INPUT_BYTES } from '../config/limits';
 import { runHook } from './hook';
 
@@ -31,8 +33,22 @@ function readStdin(): Buffer {
   return Buffer.concat(chunks).subarray(0, MAX_INPUT_BYTES + 1);
 }
 
+/** The shim's trace, from the node side: the argv and a digest of the stdin this process read. */
+function trace(xml: Buffer): void {
+  const dir = join(process.env.DIRECTFLIP_RUN_DIR || '/run/directflip', 'hook-trace');
+  if (!existsSync(dir)) return;
+  const line = `${(Date.now() / 1000).toFixed(3)} node ${process.argv.slice(2).join(' ')} sha256=${createHash('sha256').update(xml).digest('hex')} bytes=${xml.length}\n`;
+  try {
+    appendFileSync(join(dir, 'events'), line, { mode: 0o600 });
+  } catch {
+    // a trace must never change what the hook does
+  }
+}
+
+const stdin = readStdin();
+trace(stdin);
 const timeout = Number(process.env.DIRECTFLIP_TIMEOUT_MS) > 0 ? Number(process.env.DIRECTFLIP_TIMEOUT_MS) : 10_000;
-runHook(process.argv.slice(2), readStdin(), {
+runHook(process.argv.slice(2), stdin, {
   busAddress: process.env.DIRECTFLIP_BUS_ADDRESS || undefined,
   timeoutMs: timeout,
   say: (line) => process.stderr.write(`${line}\n`),
