@@ -74,9 +74,12 @@ export class Engine {
     l.streams.start();
   }
 
-  private stopStreams(l: Live): void {
-    l.streams?.stop();
+  /** Sources stop before the restore commit; their fbs are freed after it, never while shown. */
+  private stopStreams(l: Live): DomainStreams | null {
+    const s = l.streams;
+    s?.stop();
     l.streams = null;
+    return s;
   }
 
   /** Operations run strictly one after another, in arrival order. */
@@ -170,7 +173,7 @@ export class Engine {
     const l = this.live.get(name);
     if (!l) return [];
     let notes: string[] = [];
-    this.stopStreams(l);
+    const streams = this.stopStreams(l);
     if (l.record.state === 'active') {
       try {
         notes = restoreSnapshots(this.dev, l.record.snapshots, l.record.restore).notes;
@@ -180,6 +183,7 @@ export class Engine {
         this.log('err', name, notes[0]);
       }
     }
+    streams?.free();
     l.standIns.cleanup();
     this.occupancy.release(name);
     this.live.delete(name);
@@ -250,8 +254,9 @@ export class Engine {
   shutdown(): Promise<void> {
     return this.serial(() => {
       for (const [name, l] of this.live) {
-        this.stopStreams(l);
+        const streams = this.stopStreams(l);
         if (l.record.state === 'active') restoreSnapshots(this.dev, l.record.snapshots, l.record.restore);
+        streams?.free();
         this.log('info', name, 'host display restored for the daemon stop; the record stays for the next start');
       }
       this.dev.close();

@@ -30,7 +30,10 @@ interface Stream {
   pipeline: FramePipeline;
   state: StreamStatus['state'];
   detail: string;
-  stop(): void;
+  /** No more frames; the picture stays on screen. */
+  quiesce(): void;
+  /** Frees the stream's framebuffers (after the host display is back). */
+  free(): void;
   retire(fbs: number[]): void;
 }
 
@@ -80,7 +83,7 @@ export class DomainStreams {
   private startVfio(o: OutputAssignment, p: PlaneAssignment, t: ReturnType<typeof readTopology>): void {
     const uuid = this.record.mdevs?.[p.key];
     const pipeline = this.pipeline(o.crtcId);
-    const s: Stream = { planes: [p], source: 'vfio', pipeline, state: 'failed', detail: '', stop: () => undefined, retire: () => undefined };
+    const s: Stream = { planes: [p], source: 'vfio', pipeline, state: 'failed', detail: '', quiesce: () => undefined, free: () => undefined, retire: () => undefined };
     this.streams.push(s);
     if (!uuid) return void (s.detail = 'no mdev is named for this plane');
     const source = new VfioSource(this.host, this.dev, t, uuid, p, o.crtcId);
@@ -91,12 +94,12 @@ export class DomainStreams {
       return this.warn(`${p.key}: ${s.detail}`);
     }
     source.start(pipeline, 60, (e) => this.warn(`${p.key}: ${e.message}`));
-    Object.assign(s, { state: 'streaming', detail: `mdev ${uuid}`, stop: () => source.close(), retire: (fbs: number[]) => source.retire(fbs) });
+    Object.assign(s, { state: 'streaming', detail: `mdev ${uuid}`, quiesce: () => source.stop(), free: () => source.close(), retire: (fbs: number[]) => source.retire(fbs) });
   }
 
   private startDbus(o: OutputAssignment, group: PlaneAssignment[], want: ConsoleWanted, t: ReturnType<typeof readTopology>): void {
     const pipeline = this.pipeline(o.crtcId);
-    const s: Stream = { planes: group, source: 'qemu-dbus', pipeline, state: 'connecting', detail: 'attaching to the D-Bus display', stop: () => undefined, retire: () => undefined };
+    const s: Stream = { planes: group, source: 'qemu-dbus', pipeline, state: 'connecting', detail: 'attaching to the D-Bus display', quiesce: () => undefined, free: () => undefined, retire: () => undefined };
     this.streams.push(s);
     const address = this.record.display?.address;
     const keys = group.map((p) => p.key).join(', ');
@@ -108,7 +111,7 @@ export class DomainStreams {
     const picture = group.find((p) => p.from === 'primary');
     const cursor = group.find((p) => p.from === 'cursor');
     let attached: Attached | null = null;
-    s.stop = () => attached?.detach();
+    s.quiesce = () => attached?.detach();
     attachDisplay(address, want).then(
       (a) => {
         attached = a;
@@ -123,7 +126,7 @@ export class DomainStreams {
         });
         Object.assign(s, {
           state: 'streaming', detail: `${a.why} (${a.console.label}, ${a.console.width}x${a.console.height})`,
-          stop: () => (listener.close(), a.detach()), retire: () => listener.retire(),
+          quiesce: () => (listener.detach(), a.detach()), free: () => listener.free(), retire: () => listener.retire(),
         });
       },
       (e: Error) => {
@@ -139,16 +142,24 @@ export class DomainStreams {
     );
   }
 
+  /** Stops every source and pipeline; what is on screen stays there until `free`. */
   stop(): void {
     this.stopped = true;
-    for (const s of this.streams.splice(0)) {
-      try {
-        s.stop();
-      } catch (e) {
-        this.warn(`stopping ${s.planes.map((p) => p.key).join(', ')}: ${(e as Error).message}`);
-      }
-    }
+    for (const s of this.streams) this.quietly(s, () => s.quiesce());
     for (const p of this.pipelines.values()) p.stop();
     this.pipelines.clear();
+  }
+
+  /** Frees the streams' framebuffers: after the host display is restored, so none is on screen. */
+  free(): void {
+    for (const s of this.streams.splice(0)) this.quietly(s, () => s.free());
+  }
+
+  private quietly(s: Stream, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.warn(`stopping ${s.planes.map((p) => p.key).join(', ')}: ${(e as Error).message}`);
+    }
   }
 }

@@ -78,6 +78,13 @@ export class DmabufScanout {
     this.recent = this.recent.filter((k) => this.cache.has(k));
   }
 
+  /** The pixel path took over: every buffer is freed once off screen. */
+  release(): void {
+    this.recent = [];
+    this.current = null;
+    this.retire();
+  }
+
   private handleInUse(handle: number): boolean {
     return [...this.cache.values()].some((c) => c.handle === handle);
   }

@@ -21,6 +21,8 @@ interface Surface {
  */
 export class PixelScanout {
   private surfaces: Surface[] = [];
+  /** Replaced surfaces still on screen or in flight: freed once the pipeline lets go of them. */
+  private old: Surface[] = [];
   /** The surface holding the newest picture. */
   private latest = 0;
   private size = { w: 0, h: 0 };
@@ -39,7 +41,7 @@ export class PixelScanout {
   }
 
   private allocate(w: number, h: number): void {
-    this.free();
+    this.release();
     const dev = this.target.dev;
     for (let i = 0; i < 3; i++) {
       const d = dev.createDumb(w, h, 32);
@@ -104,9 +106,28 @@ export class PixelScanout {
     this.draw(r, (s) => this.copyIn(s, r, stride, data));
   }
 
-  /** Frees the buffers (after the plane moved to another path, or at the end). */
+  /** Gives up the surfaces (a resize, or the dma-buf path took over); each is freed once off screen. */
+  release(): void {
+    this.old.push(...this.surfaces.splice(0));
+    this.size = { w: 0, h: 0 };
+    this.reap();
+  }
+
+  /** Frees the replaced surfaces the pipeline no longer uses. */
+  reap(): void {
+    const done = this.old.filter((s) => !this.target.pipeline.inUse(s.fb));
+    this.old = this.old.filter((s) => !done.includes(s));
+    this.destroy(done);
+  }
+
+  /** Frees everything, shown or not: only once the plane shows something else. */
   free(): void {
-    for (const s of this.surfaces.splice(0)) {
+    this.destroy([...this.surfaces.splice(0), ...this.old.splice(0)]);
+    this.size = { w: 0, h: 0 };
+  }
+
+  private destroy(list: Surface[]): void {
+    for (const s of list) {
       try {
         this.target.dev.rmFb(s.fb);
         this.target.dev.destroyDumb(s.handle);
@@ -114,6 +135,5 @@ export class PixelScanout {
         // the fd may be gone at shutdown; the kernel frees them then
       }
     }
-    this.size = { w: 0, h: 0 };
   }
 }

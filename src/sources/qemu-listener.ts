@@ -39,6 +39,7 @@ export class DisplayListener {
   /** The pipeline retired fbs: the dma-buf cache may let go of old buffers. */
   retire(): void {
     this.dmabuf.retire();
+    this.pixels.reap();
   }
 
   get cachedFbs(): number {
@@ -75,7 +76,7 @@ export class DisplayListener {
     switch (m.member) {
       case 'Scanout': {
         const [w, h] = m.body as number[];
-        this.dmabuf.free();
+        this.dmabuf.release();
         this.pixels.scanout(b);
         this.size = { w, h };
         return;
@@ -85,7 +86,7 @@ export class DisplayListener {
       case 'ScanoutDMABUF': {
         const [fd, w, h, stride, fourcc, modifier, y0Top] = m.body as [number, number, number, number, number, bigint | number, boolean];
         if (!m.fds.includes(fd)) throw new Error('ScanoutDMABUF carried no file descriptor');
-        this.pixels.free();
+        this.pixels.release();
         this.dmabuf.scanout(fd, w, h, stride, fourcc, BigInt(modifier), y0Top);
         this.size = { w, h };
         return;
@@ -108,11 +109,21 @@ export class DisplayListener {
     }
   }
 
-  close(): void {
+  /** Stops taking frames from QEMU; what is on screen stays until `free`. */
+  detach(): void {
+    this.link.close();
+  }
+
+  /** Frees every framebuffer and handle; call once they are off screen (the kernel frees an fb on screen badly). */
+  free(): void {
     this.pixels.free();
     this.dmabuf.free();
     this.cursor?.free();
-    this.link.close();
+  }
+
+  close(): void {
+    this.detach();
+    this.free();
   }
 }
 

@@ -90,9 +90,14 @@ export class VfioSource {
     return this.cache.size;
   }
 
-  close(): void {
+  /** Stops polling; what is on screen stays until `close`. */
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  close(): void {
+    this.stop();
     for (const c of this.cache.values()) {
       try {
         this.dev.rmFb(c.fb);
