@@ -45,11 +45,14 @@ function assumed(p: PlaneConfig, size: { width: number; height: number }, why: s
     : { format: DRM_FORMAT.XRGB8888, modifier: DRM_FORMAT_MOD.LINEAR, ...size, kernelFbId: null, assumedBecause: why };
 }
 
-/** What VFIO's DMABUF query says of the plane, when the device may be opened (mbochs). */
-function dmabufGuest(host: Host, uuid: string, p: PlaneConfig, size: { width: number; height: number }): GuestPlaneInfo {
-  const r = withVfioDevice(host, uuid, (d) => queryPlane(d, VFIO.GFX_PLANE_TYPE_DMABUF, p.from));
-  if ('why' in r) return assumed(p, size, r.why);
-  if (!r.ok) return assumed(p, size, `mdev ${uuid} answers no DMABUF plane query`);
+/**
+ * What VFIO's plane query says of the plane (as a dma-buf, else as a region), when the device
+ * may be opened (mbochs, mdpy). `refused` is the kernel's errno when it may not.
+ */
+function vfioGuest(host: Host, uuid: string, p: PlaneConfig, size: { width: number; height: number }): GuestPlaneInfo & { refused?: string } {
+  const r = withVfioDevice(host, uuid, (d) => queryPlane(d, VFIO.GFX_PLANE_TYPE_DMABUF, p.from) ?? queryPlane(d, VFIO.GFX_PLANE_TYPE_REGION, p.from));
+  if ('why' in r) return { ...assumed(p, size, r.why), refused: r.code };
+  if (!r.ok) return assumed(p, size, `mdev ${uuid} answers neither a DMABUF nor a REGION plane query`);
   if (planeOff(r.ok)) return assumed(p, size, `the guest's ${p.from} plane is off right now`);
   return { format: r.ok.drmFormat, modifier: r.ok.drmFormatMod, width: r.ok.width, height: r.ok.height, kernelFbId: null, assumedBecause: null };
 }
@@ -84,13 +87,17 @@ export function resolvePlane(host: Host, dev: KmsDevice, c: DomainConfig, p: Pla
     gvtWhy = g.why;
   }
   if (p.source === 'vfio') {
-    const g = dmabufGuest(host, uuid, p, size);
-    if (g.assumedBecause && /ESRCH|EBUSY/.test(g.assumedBecause)) throw new SourceError('EDF_SOURCE_UNAVAILABLE', p.path, `source vfio is unavailable: ${g.assumedBecause}`);
+    const { refused, ...g } = vfioGuest(host, uuid, p, size);
+    if (refused === 'ESRCH' || refused === 'EBUSY') throw new SourceError('EDF_SOURCE_UNAVAILABLE', p.path, `source vfio is unavailable: ${g.assumedBecause}`);
     return { source: 'vfio', why: 'the daemon reads the mdev through VFIO', guest: g };
   }
   if (!dbus) {
     if (p.source === 'qemu-dbus') throw new SourceError('EDF_NO_SOURCE', p.path, `source qemu-dbus needs <graphics type='dbus'/>, and ${noDbus}: add it`);
     throw new SourceError('EDF_NO_SOURCE', p.path, `no plane source: gvt-fb: ${gvtWhy}; qemu-dbus: ${noDbus}. Add <graphics type='dbus'/> to the domain, or run a kernel with Intel's local-display direct-flip ABI`);
   }
-  return { source: 'qemu-dbus', why: gvtWhy ? `gvt-fb unavailable (${gvtWhy}); QEMU's D-Bus display` : "QEMU's D-Bus display", guest: dmabufGuest(host, uuid, p, size) };
+  return { source: 'qemu-dbus', why: gvtWhy ? `gvt-fb unavailable (${gvtWhy}); QEMU's D-Bus display` : "QEMU's D-Bus display", guest: withoutRefusal(vfioGuest(host, uuid, p, size)) };
+}
+
+function withoutRefusal({ refused: _refused, ...g }: GuestPlaneInfo & { refused?: string }): GuestPlaneInfo {
+  return g;
 }

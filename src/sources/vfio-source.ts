@@ -5,7 +5,8 @@ import type { KmsDevice, VfioDevice } from '../kernel/types';
 import type { PlaneAssignment } from '../kms/types';
 import type { FramePipeline } from './pipeline';
 import { showProps } from './plane-props';
-import { openVfio, planeOff } from './vfio-query';
+import { RegionCopier } from './vfio-region';
+import { openVfio, planeOff, queryPlane } from './vfio-query';
 
 interface CachedFb {
   fb: number;
@@ -16,7 +17,8 @@ interface CachedFb {
  * The vfio source: the daemon holds the mdev's VFIO device (mbochs and other samples allow it;
  * GVT-g does not) and, once per vblank, asks for the guest's plane. A new dmabuf id is imported
  * (PRIME), wrapped in a framebuffer and handed to the frame pipeline: no pixel is copied.
- * Framebuffers are cached by dmabuf id and freed as soon as the pipeline retires them.
+ * Framebuffers are cached by dmabuf id and freed as soon as the pipeline retires them. A device
+ * that offers REGION planes instead (PROBE tells) is read and copied whole, each vblank.
  */
 export class VfioSource {
   private device!: VfioDevice;
@@ -24,6 +26,7 @@ export class VfioSource {
   private readonly cache = new Map<number, CachedFb>();
   private current = 0;
   private timer: NodeJS.Timeout | null = null;
+  private region: RegionCopier | null = null;
 
   constructor(
     private readonly host: Host,
@@ -38,10 +41,24 @@ export class VfioSource {
     const v = openVfio(this.host, this.uuid);
     this.device = v.device;
     this.closeDevice = v.close;
+    const which = this.plane.from;
+    if (queryPlane(this.device, VFIO.GFX_PLANE_TYPE_PROBE | VFIO.GFX_PLANE_TYPE_DMABUF, which)) return;
+    if (queryPlane(this.device, VFIO.GFX_PLANE_TYPE_PROBE | VFIO.GFX_PLANE_TYPE_REGION, which)) {
+      this.region = new RegionCopier(this.dev, this.device);
+      return;
+    }
+    this.close();
+    throw new Error(`mdev ${this.uuid} offers its planes neither as dma-bufs nor as a region`);
+  }
+
+  /** How this device hands out planes: `dmabuf` (0 bytes copied) or `region` (copied whole). */
+  get mode(): 'dmabuf' | 'region' {
+    return this.region ? 'region' : 'dmabuf';
   }
 
   /** One poll: a frame for the pipeline when the guest has flipped since the last one. */
   poll(pipeline: FramePipeline): void {
+    if (this.region) return this.pollRegion(pipeline);
     const q = this.device.queryGfxPlane(VFIO.GFX_PLANE_TYPE_DMABUF, this.plane.from === 'primary' ? VFIO.PLANE_PRIMARY : VFIO.PLANE_CURSOR);
     if (planeOff(q) || q.dmabufId === this.current) return;
     let c = this.cache.get(q.dmabufId);
@@ -62,6 +79,14 @@ export class VfioSource {
     }
     this.current = q.dmabufId;
     pipeline.submit({ planeId: this.plane.planeId, fbs: [c.fb], props: showProps(this.t, this.plane.planeId, this.crtcId, c.fb, { x: 0, y: 0, w: q.width, h: q.height }, this.plane.dst) });
+  }
+
+  private pollRegion(pipeline: FramePipeline): void {
+    const q = this.device.queryGfxPlane(VFIO.GFX_PLANE_TYPE_REGION, this.plane.from === 'primary' ? VFIO.PLANE_PRIMARY : VFIO.PLANE_CURSOR);
+    if (planeOff(q)) return;
+    const fb = this.region!.copy(q, pipeline, this.plane.planeId);
+    if (fb === null) return; // both buffers still on screen or in flight: the next vblank copies
+    pipeline.submit({ planeId: this.plane.planeId, fbs: [fb], props: showProps(this.t, this.plane.planeId, this.crtcId, fb, { x: 0, y: 0, w: q.width, h: q.height }, this.plane.dst) });
   }
 
   /** The pipeline no longer shows these: free them, unless one is the guest's current buffer. */
@@ -107,6 +132,8 @@ export class VfioSource {
       }
     }
     this.cache.clear();
+    this.region?.free();
     this.closeDevice();
+    this.closeDevice = () => undefined;
   }
 }

@@ -21,6 +21,11 @@ export interface VfioProfile {
   parent: string;
   /** sysfs path of the parent under /sys/devices, e.g. `pci0000:00/0000:00:02.0`. */
   parentSysfs: string;
+  /**
+   * How the device offers the guest's planes: `dmabuf` (GVT-g, mbochs; the default) or `region`
+   * (like the mdpy sample: the plane lives in device memory, read through a region).
+   */
+  planeType?: 'dmabuf' | 'region';
   /** Intel's out-of-tree local-display direct flip: PROBE|DRM succeeds with kernel fb ids. */
   directFlip: boolean;
   types: MdevTypeProfile[];

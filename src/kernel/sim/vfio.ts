@@ -286,14 +286,14 @@ class SimDevice implements VfioDevice {
     this.enter(I);
     const { PROBE, DMABUF, REGION } = { PROBE: FLAGS.GFX_PLANE_TYPE_PROBE, DMABUF: FLAGS.GFX_PLANE_TYPE_DMABUF, REGION: FLAGS.GFX_PLANE_TYPE_REGION };
     const DRM = FLAGS.GFX_PLANE_TYPE_DRM_OUT_OF_TREE;
-    const supported = [DMABUF, ...(this.sim.profile.directFlip ? [DRM] : [])];
+    const supported = this.sim.profile.planeType === 'region' ? [REGION] : [DMABUF, ...(this.sim.profile.directFlip ? [DRM] : [])];
     const zero: GfxPlaneInfo = { flags, drmPlaneType, drmFormat: 0, drmFormatMod: 0n, width: 0, height: 0, stride: 0, size: 0, xPos: 0, yPos: 0, xHot: 0, yHot: 0, regionIndex: 0, dmabufId: 0, drmFbId: 0 };
     if (flags & PROBE) {
       // Mainline GVT-g and mbochs answer PROBE|<type> with 0 only for the types they implement.
       if (supported.some((t) => flags === (PROBE | t))) return zero;
       throw kernelError('EINVAL', I, this.path, `plane type 0x${(flags & ~PROBE).toString(16)} not supported`);
     }
-    if (!supported.includes(flags) || flags === REGION) throw kernelError('EINVAL', I, this.path, `flags 0x${flags.toString(16)}`);
+    if (!supported.includes(flags)) throw kernelError('EINVAL', I, this.path, `flags 0x${flags.toString(16)}`);
     const which = drmPlaneType === FLAGS.PLANE_PRIMARY ? 'primary' : drmPlaneType === FLAGS.PLANE_CURSOR ? 'cursor' : null;
     if (!which) throw kernelError('EINVAL', I, this.path, `drm_plane_type ${drmPlaneType}`);
     const plane = this.mdev.planes[which];
@@ -301,6 +301,12 @@ class SimDevice implements VfioDevice {
     const b = plane.buffer;
     const info: GfxPlaneInfo = { ...zero, drmFormat: b.format, drmFormatMod: b.modifier, width: b.width, height: b.height, stride: b.stride, size: b.stride * b.height };
     if (flags === DRM) return { ...info, drmFbId: this.sim.directFlipFb(this.mdev.uuid, which) };
+    if (flags === REGION) {
+      // The guest's framebuffer lives in device memory (BAR0 here), as mdpy's does.
+      if (info.size > BAR0_SIZE) throw kernelError('EINVAL', I, this.path, `plane of ${info.size} bytes exceeds the device memory`);
+      b.pixels.copy(this.bar0, 0, 0, info.size);
+      return { ...info, regionIndex: 0 };
+    }
     const existing = [...this.mdev.dmabufs].find(([, buf]) => buf === b);
     const id = existing ? existing[0] : this.nextDmabufId++;
     this.mdev.dmabufs.set(id, b);
