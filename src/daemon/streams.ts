@@ -93,7 +93,7 @@ export class DomainStreams {
       s.detail = (e as Error).message;
       return this.warn(`${p.key}: ${s.detail}`);
     }
-    source.start(pipeline, 60, (e) => this.warn(`${p.key}: ${e.message}`));
+    source.start(pipeline, o.mode.vrefresh || 60, (e) => this.warn(`${p.key}: ${e.message}`));
     Object.assign(s, { state: 'streaming', detail: `mdev ${uuid}`, quiesce: () => source.stop(), free: () => source.close(), retire: (fbs: number[]) => source.retire(fbs) });
   }
 
