@@ -3,7 +3,6 @@ import { DRM_CAP, DRM_FORMAT } from '../../src/kernel/constants';
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
 import { memfdCreate, socketPair } from '../../src/kernel/native-socket';
-import { renderCrtc } from '../../src/kernel/sim/render';
 import { readTopology } from '../../src/kernel/topology';
 import type { KmsDevice } from '../../src/kernel/types';
 import type { PeerMessage } from '../../src/sources/dbus-peer';
@@ -11,6 +10,7 @@ import { MESSAGE, PeerLink } from '../../src/sources/dbus-peer';
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
 import { DisplayListener } from '../../src/sources/qemu-listener';
 import { ScanoutTarget } from '../../src/sources/scanout-target';
+import { settleVblanks, shownAt } from '../helpers/screen';
 
 /**
  * The harness plays QEMU: over a real socketpair it sends ScanoutDMABUF with real fds (memfds
@@ -51,18 +51,8 @@ function paint(fd: number, [r, g, b]: number[], rows = H): void {
 const call = (member: string, signature: string, body: unknown[]) =>
   qemu.call({ path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body }, 5000);
 const scanout = (fd: number, y0Top = false) => call('ScanoutDMABUF', 'huuuutb', [fd, W, H, STRIDE, DRM_FORMAT.XRGB8888, 0n, y0Top]);
-const shown = (x: number, y: number) => {
-  const pic = renderCrtc(host.sim!.card, crtc);
-  const o = (y * pic.width + x) * 4;
-  return [pic.rgba[o], pic.rgba[o + 1], pic.rgba[o + 2]];
-};
-const settle = async () => {
-  for (let i = 0; i < 3; i++) {
-    await tick();
-    host.sim!.card.advanceVblank();
-  }
-  await tick();
-};
+const shown = (x: number, y: number) => shownAt(host.sim!, crtc, x, y);
+const settle = () => settleVblanks(host.sim!);
 /** The error QEMU would get back, as text. */
 const refusal = (p: Promise<PeerMessage>) => p.then((m) => `unexpected success: ${m.member}`, (e: Error) => e.message);
 const expectOk = (m: PeerMessage) => expect([m.type, m.errorName, m.body]).toEqual([MESSAGE.METHOD_RETURN, undefined, []]);

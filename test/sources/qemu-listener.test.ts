@@ -1,6 +1,5 @@
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
-import { renderCrtc } from '../../src/kernel/sim/render';
 import { readTopology } from '../../src/kernel/topology';
 import type { KmsDevice } from '../../src/kernel/types';
 import { socketPair } from '../../src/kernel/native-socket';
@@ -8,11 +7,11 @@ import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-pee
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
 import { DisplayListener, PIXMAN } from '../../src/sources/qemu-listener';
 import { ScanoutTarget } from '../../src/sources/scanout-target';
+import { settleVblanks, shownAt } from '../helpers/screen';
 
 const W = 64;
 const H = 48;
 const LISTENER = 'org.qemu.Display1.Listener';
-const tick = () => new Promise((r) => setTimeout(r, 5));
 
 let host: Host;
 let dev: KmsDevice;
@@ -51,18 +50,8 @@ const solid = (w: number, h: number, [r, g, b]: number[]) => {
   return d;
 };
 const send = (member: string, signature: string, body: unknown[]) => qemu.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body });
-const shown = (x: number, y: number) => {
-  const pic = renderCrtc(host.sim!.card, crtc);
-  const o = (y * pic.width + x) * 4;
-  return [pic.rgba[o], pic.rgba[o + 1], pic.rgba[o + 2]];
-};
-const settle = async () => {
-  for (let i = 0; i < 4; i++) {
-    await tick();
-    host.sim!.card.advanceVblank();
-  }
-  await tick();
-};
+const shown = (x: number, y: number) => shownAt(host.sim!, crtc, x, y);
+const settle = () => settleVblanks(host.sim!);
 
 test('Scanout shows the frame; Update copies only its rectangle (and what a buffer missed)', async () => {
   send('Scanout', 'uuuuay', [W, H, W * 4, PIXMAN.x8r8g8b8, solid(W, H, [0, 0, 200])]);
