@@ -31,7 +31,7 @@ export async function attachDisplay(address: string, want: ConsoleWanted, timeou
   const st = statSync(socket);
   const [mine, theirs] = socketPair();
   const asOwner = process.getuid?.() === 0 && st.uid !== 0 ? { uid: st.uid, gid: st.gid } : {};
-  const child = spawn(process.execPath, [helperScript(), address, JSON.stringify(want)], { stdio: ['pipe', 'pipe', 'pipe', theirs], ...asOwner });
+  const child = spawn(process.execPath, [helperScript(), address, JSON.stringify(want)], { stdio: ['pipe', 'pipe', 'pipe', theirs], cwd: '/', ...asOwner });
   closeSync(theirs); // the helper and then QEMU hold their own copies
   const link = new PeerLink(mine, 'client');
   const detach = () => {
