@@ -15,6 +15,11 @@ export interface TopoProp {
   value: bigint;
   immutable: boolean;
   atomic: boolean;
+  /**
+   * Range and signed-range bounds as numbers: GETPROPERTY carries them as __u64, so a signed
+   * range's are converted to signed here (CRTC_X: -2^31..2^31-1, IN_FENCE_FD: -1..2^31-1), on every
+   * backend alike. `value` stays the raw __u64 either way.
+   */
   range?: [bigint, bigint];
   enums?: { name: string; value: bigint }[];
 }
@@ -119,11 +124,13 @@ export function readProps(dev: KmsDevice, objectId: number, objectType: number):
   props.forEach((pid, i) => {
     const p = dev.getProperty(pid);
     const ext = p.flags & DRM_MODE_PROP.EXTENDED_TYPE;
-    const ranged = p.flags & DRM_MODE_PROP.RANGE || ext === DRM_MODE_PROP.SIGNED_RANGE;
+    const signed = ext === DRM_MODE_PROP.SIGNED_RANGE;
+    const ranged = p.flags & DRM_MODE_PROP.RANGE || signed;
+    const bound = (v: bigint) => (signed ? BigInt.asIntN(64, v) : v);
     out[p.name] = {
       id: pid, name: p.name, flags: p.flags, value: values[i],
       immutable: !!(p.flags & DRM_MODE_PROP.IMMUTABLE), atomic: !!(p.flags & DRM_MODE_PROP.ATOMIC),
-      ...(ranged ? { range: [p.values[0], p.values[1]] as [bigint, bigint] } : {}),
+      ...(ranged ? { range: [bound(p.values[0]), bound(p.values[1])] as [bigint, bigint] } : {}),
       ...(p.flags & (DRM_MODE_PROP.ENUM | DRM_MODE_PROP.BITMASK) ? { enums: p.enums } : {}),
     };
   });

@@ -12,7 +12,8 @@ import { loadProfile } from '../../src/kernel/sim/load-profile';
 import { readTopology } from '../../src/kernel/topology';
 import type { PropMap, Topology } from '../../src/kernel/topology';
 import type { KmsDevice, ModeInfo } from '../../src/kernel/types';
-import { cardOf, native } from './guest';
+import { cardOf, emitFile, native } from './guest';
+import { report } from './runner';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -114,6 +115,31 @@ function normalize(dev: KmsDevice, t: Topology): Record<string, Json> {
   };
 }
 
+/**
+ * What the device itself answered, unnormalized: every connector's modes with every field, and
+ * every property as GETPROPERTY returns it (flags as given, values as decimal strings), per object.
+ * A diagnostic for the artifacts, compared by nothing.
+ */
+function dump(dev: KmsDevice, t: Topology): Record<string, Json> {
+  const rawProps = (p: PropMap): Json =>
+    Object.fromEntries(
+      Object.values(p).map((x) => {
+        const g = dev.getProperty(x.id);
+        return [x.name, { flags: g.flags, values: g.values.map(String), enums: g.enums.map((e) => `${e.name}=${e.value}`), value: x.value.toString() }];
+      }),
+    );
+  return {
+    connectors: t.connectors.map((c) => ({
+      name: c.name,
+      status: c.status,
+      modes: c.modes.map((m) => ({ ...m }) as unknown as Json),
+      props: rawProps(c.props),
+    })),
+    crtcs: t.crtcs.map((c) => ({ index: c.index, props: rawProps(c.props) })),
+    planes: t.planes.map((p) => ({ type: p.type, props: rawProps(p.props) })),
+  };
+}
+
 /** Differences as `path: vkms X, profile Y`; lists of strings compare as sets. */
 function diff(real: Json, sim: Json, path: string, out: string[]): void {
   const show = (v: Json) => (v === undefined ? 'absent' : JSON.stringify(v));
@@ -148,21 +174,31 @@ describe('topology: real vkms against the vkms simulator profile', () => {
   let sim: Record<string, Json>;
 
   beforeAll(() => {
+    let realDump: Record<string, Json> = {};
     const dev = native().openKms(cardOf('vkms'));
     try {
       dev.setClientCap(DRM_CLIENT_CAP.UNIVERSAL_PLANES, 1);
-      real = normalize(dev, readTopology(dev));
+      const t = readTopology(dev);
+      real = normalize(dev, t);
+      realDump = dump(dev, t);
     } finally {
       dev.close();
     }
+    let simDump: Record<string, Json> = {};
     const host = new SimHost(loadProfile('vkms'));
     try {
       const s = host.openKms(host.profile.kms.devPath);
-      sim = normalize(s, readTopology(s));
+      const t = readTopology(s);
+      sim = normalize(s, t);
+      simDump = dump(s, t);
       s.close();
     } finally {
       host.stop();
     }
+    // Both sides in full, for a reader (and for the profile): artifacts/kernel-lane/topology-vkms.txt.
+    const text = JSON.stringify({ real, sim, realRaw: realDump, simRaw: simDump }, null, 1);
+    emitFile('topology-vkms.txt', Buffer.from(`${text}\n`));
+    report('# dump topology-vkms.txt (real vkms and the vkms profile, normalized and raw)');
   });
 
   const aspects: [string, string[]][] = [

@@ -119,3 +119,12 @@ describe('the simulated kernel refuses what the kernel refuses', () => {
     expect(dev.getPlane(f.overlay!.id).fbId).toBe(fb);
   });
 });
+
+test('a signed range is checked as s64 against its __u64-stored bounds: negative CRTC_X in range, below INT_MIN or above INT_MAX EINVAL', () => {
+  const { dev, f } = simKms('vkms');
+  const { fb } = f.makeFb(64, 64, DRM_FORMAT.ARGB8888);
+  const at = (x: bigint) => f.planeProps(f.overlay!, fb, 64, 64).map((p) => (p.propId === f.pid(f.overlay!, 'CRTC_X') ? { ...p, value: BigInt.asUintN(64, x) } : p));
+  expect(() => dev.atomic(at(-10n), TEST_ONLY)).not.toThrow();
+  expect(errOf(() => dev.atomic(at(-0x80000001n), TEST_ONLY)).code).toBe('EINVAL');
+  expect(errOf(() => dev.atomic(at(0x80000000n), TEST_ONLY)).code).toBe('EINVAL');
+});

@@ -83,3 +83,27 @@ test('object ids are unique across every object type, as one idr hands them out'
   ];
   expect(new Set(ids).size).toBe(ids.length);
 });
+
+test('GETPROPERTY gives flags as the __u32 and range bounds as the __u64 the ioctl carries; readTopology reads signed ranges as signed', () => {
+  for (const name of ['vkms', 'gvt-skylake']) {
+    const { dev, f } = simKms(name);
+    const all = [...f.t.connectors, ...f.t.crtcs, ...f.t.planes].flatMap((o) => Object.values(o.props));
+    for (const p of all) {
+      const g = dev.getProperty(p.id);
+      expect([p.name, g.flags >= 0 && g.flags <= 0xffffffff && Number.isInteger(g.flags)]).toEqual([p.name, true]);
+      for (const v of g.values) expect([p.name, v >= 0n && v <= 0xffffffffffffffffn]).toEqual([p.name, true]);
+    }
+    const plane = f.t.planes[0];
+    const raw = (n: string) => dev.getProperty(plane.props[n].id);
+    expect(raw('FB_ID').flags).toBe(0x80000040); // ATOMIC | OBJECT
+    expect(raw('CRTC_X').flags).toBe(0x80000080); // ATOMIC | SIGNED_RANGE
+    expect(raw('CRTC_X').values).toEqual([BigInt.asUintN(64, -0x80000000n), 0x7fffffffn]);
+    expect(raw('IN_FENCE_FD').values).toEqual([0xffffffffffffffffn, 0x7fffffffn]);
+    expect(plane.props.CRTC_X.range).toEqual([-0x80000000n, 0x7fffffffn]);
+    expect(plane.props.CRTC_Y.range).toEqual([-0x80000000n, 0x7fffffffn]);
+    expect(plane.props.IN_FENCE_FD.range).toEqual([-1n, 0x7fffffffn]);
+    expect(plane.props.SRC_W.range).toEqual([0n, 0xffffffffn]);
+    // The value stays the raw __u64.
+    expect(plane.props.IN_FENCE_FD.value).toBe(0xffffffffffffffffn);
+  }
+});

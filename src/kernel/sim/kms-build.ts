@@ -2,7 +2,7 @@ import { encodeInFormats, encodeModeInfo } from '../blobs';
 import { DRM_FORMAT_MOD, fourcc } from '../constants';
 import { DRM_CONNECTOR_TYPE_NAMES } from '../constants';
 import type { KmsProfile } from './kms-profile';
-import { standardMode } from './modes';
+import { explicitMode, modeLabel, standardMode } from './modes';
 import type { PropState, SimConnector, SimCrtc, SimEncoder, SimPlane } from './kms-objects';
 import { PropertyTable } from './kms-objects';
 
@@ -86,7 +86,7 @@ export function buildCard(p: KmsProfile): BuiltCard {
     const conn: SimConnector = {
       kind: 'connector', id: nextId(), name: `${c.type}-${typeId}`, connectorType: typeNo, typeId, encoder,
       status: { connected: 1, disconnected: 2, unknown: 3 }[c.status], mmWidth: c.mmWidth, mmHeight: c.mmHeight,
-      modes: c.modes.map((m, i) => standardMode(m, i === 0)), writeback: c.writebackFormats ? { formats: c.writebackFormats.map(fourcc) } : null,
+      modes: c.modes.map((m, i) => (typeof m === 'string' ? standardMode(m, i === 0) : explicitMode(m))), writeback: c.writebackFormats ? { formats: c.writebackFormats.map(fourcc) } : null,
     };
     connectors.push(conn);
     // __drm_connector_init(): EDID for all but Virtual and Writeback connectors, then DPMS,
@@ -106,7 +106,9 @@ export function buildCard(p: KmsProfile): BuiltCard {
     }
     if (c.active) {
       const crtc = crtcs[c.active.crtc];
-      const mode = standardMode(c.active.mode, c.modes[0] === c.active.mode);
+      // fbdev shows a copy of one of the connector's own modes (drm_client_modeset).
+      const listed = conn.modes.find((m) => modeLabel(m) === c.active!.mode);
+      const mode = listed ? { ...listed } : standardMode(c.active.mode, c.modes[0] === c.active.mode);
       const modeBlob = blob(encodeModeInfo(mode));
       state.get(conn.id)!.set('CRTC_ID', BigInt(crtc.id));
       state.get(crtc.id)!.set('ACTIVE', 1n);

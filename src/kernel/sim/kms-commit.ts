@@ -70,8 +70,9 @@ function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: Atomic
   if (p.flags & DRM_MODE_PROP.IMMUTABLE) file.fail('EINVAL', I, `${p.name} is immutable`);
   if (p.flags & DRM_MODE_PROP.RANGE && (v < p.values[0] || v > p.values[1])) file.fail('EINVAL', I, `${p.name}=${v} out of range`);
   if ((p.flags & DRM_MODE_PROP.EXTENDED_TYPE) === DRM_MODE_PROP.SIGNED_RANGE) {
+    // The bounds are stored as __u64 (I642U64); drm_property_change_valid_get() compares as s64.
     const s = BigInt.asIntN(64, v);
-    if (s < p.values[0] || s > p.values[1]) file.fail('EINVAL', I, `${p.name}=${s} out of range`);
+    if (s < BigInt.asIntN(64, p.values[0]) || s > BigInt.asIntN(64, p.values[1])) file.fail('EINVAL', I, `${p.name}=${s} out of range`);
   }
   if (p.flags & DRM_MODE_PROP.ENUM && !p.enums.some((e) => e.value === v)) file.fail('EINVAL', I, `${p.name}=${v} is not an enum value`);
   if ((p.flags & DRM_MODE_PROP.EXTENDED_TYPE) === DRM_MODE_PROP.OBJECT && v !== 0n) {

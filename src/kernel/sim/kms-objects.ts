@@ -10,8 +10,12 @@ import type { ModeInfo } from '../types';
 export interface SimProperty {
   id: number;
   name: string;
+  /** The __u32 drm_mode_get_property.flags, as an unsigned number (DRM_MODE_PROP_ATOMIC is bit 31). */
   flags: number;
-  /** Range bounds, or the object type for object properties. */
+  /**
+   * Range bounds, or the object type for object properties: the __u64 values GETPROPERTY gives,
+   * so a signed range's negative bound is its two's complement (CRTC_X min 2^64 - 2^31).
+   */
   values: bigint[];
   enums: { name: string; value: bigint }[];
 }
@@ -70,7 +74,9 @@ export const OBJECT_TYPE: Record<ObjectKind, number> = {
 
 const U32_MAX = 0xffffffffn;
 const INT_MAX = 0x7fffffffn;
-const INT_MIN = -0x80000000n;
+/** INT_MIN and -1 as drm_property_create_signed_range() stores them: I642U64, a __u64. */
+const INT_MIN = BigInt.asUintN(64, -0x80000000n);
+const MINUS_ONE = BigInt.asUintN(64, -1n);
 
 /** Property values of every object: object id → property name → raw u64 value. */
 export type PropState = Map<number, Map<string, bigint>>;
@@ -88,7 +94,8 @@ export class PropertyTable {
   constructor(private readonly nextId: () => number) {}
 
   private create(name: string, flags: number, values: bigint[] = [], enums: { name: string; value: bigint }[] = []): SimProperty {
-    const p = { id: this.nextId(), name, flags, values, enums };
+    // `|` in JS yields a signed 32-bit number; the ioctl's flags are a __u32.
+    const p = { id: this.nextId(), name, flags: flags >>> 0, values, enums };
     this.byId.set(p.id, p);
     return p;
   }
@@ -115,7 +122,7 @@ export class PropertyTable {
       type: () => this.create('type', DRM_MODE_PROP.ENUM | DRM_MODE_PROP.IMMUTABLE, [0n, 1n, 2n], [
         { name: 'Overlay', value: 0n }, { name: 'Primary', value: 1n }, { name: 'Cursor', value: 2n },
       ]),
-      IN_FENCE_FD: () => this.create('IN_FENCE_FD', DRM_MODE_PROP.SIGNED_RANGE | A, [-1n, INT_MAX]),
+      IN_FENCE_FD: () => this.create('IN_FENCE_FD', DRM_MODE_PROP.SIGNED_RANGE | A, [MINUS_ONE, INT_MAX]),
       SRC_X: () => this.create('SRC_X', DRM_MODE_PROP.RANGE | A, [0n, U32_MAX]),
       SRC_Y: () => this.create('SRC_Y', DRM_MODE_PROP.RANGE | A, [0n, U32_MAX]),
       SRC_W: () => this.create('SRC_W', DRM_MODE_PROP.RANGE | A, [0n, U32_MAX]),
@@ -125,7 +132,8 @@ export class PropertyTable {
       CRTC_W: () => this.create('CRTC_W', DRM_MODE_PROP.RANGE | A, [0n, INT_MAX]),
       CRTC_H: () => this.create('CRTC_H', DRM_MODE_PROP.RANGE | A, [0n, INT_MAX]),
       IN_FORMATS: () => this.create('IN_FORMATS', DRM_MODE_PROP.BLOB | DRM_MODE_PROP.IMMUTABLE),
-      WRITEBACK_PIXEL_FORMATS: () => this.create('WRITEBACK_PIXEL_FORMATS', DRM_MODE_PROP.BLOB | DRM_MODE_PROP.IMMUTABLE),
+      // create_writeback_properties() in drm_writeback.c: atomic as well as immutable.
+      WRITEBACK_PIXEL_FORMATS: () => this.create('WRITEBACK_PIXEL_FORMATS', DRM_MODE_PROP.BLOB | A | DRM_MODE_PROP.IMMUTABLE),
       WRITEBACK_FB_ID: () => this.create('WRITEBACK_FB_ID', DRM_MODE_PROP.OBJECT | A, [BigInt(DRM_MODE_OBJECT.FB)]),
       WRITEBACK_OUT_FENCE_PTR: () => this.create('WRITEBACK_OUT_FENCE_PTR', DRM_MODE_PROP.RANGE | A, [0n, 0xffffffffffffffffn]),
     };

@@ -27,6 +27,26 @@ export interface PlaneTemplate {
   cursorHeights?: 'square' | 'up-to-width';
 }
 
+/**
+ * One mode exactly as drm_mode_modeinfo carries it. `vrefresh` is not given: it is computed as
+ * drm_mode_vrefresh() does. `type` carries its own bits (DRIVER 0x40, PREFERRED 0x8).
+ */
+export interface ModeSpec {
+  name: string;
+  /** kHz. */
+  clock: number;
+  /** hdisplay, hsync_start, hsync_end, htotal. */
+  h: [number, number, number, number];
+  /** vdisplay, vsync_start, vsync_end, vtotal. */
+  v: [number, number, number, number];
+  hskew?: number;
+  vscan?: number;
+  /** DRM_MODE_FLAG_*: PHSYNC 0x1, NHSYNC 0x2, PVSYNC 0x4, NVSYNC 0x8, INTERLACE 0x10 … */
+  flags: number;
+  /** DRM_MODE_TYPE_*. */
+  type: number;
+}
+
 export interface ConnectorProfile {
   /** DRM connector type name, e.g. "HDMI-A", "eDP", "Virtual", "Writeback". */
   type: string;
@@ -34,11 +54,15 @@ export interface ConnectorProfile {
   status: 'connected' | 'disconnected' | 'unknown';
   mmWidth: number;
   mmHeight: number;
-  /** Standard mode names from sim/modes.ts; the first is preferred. */
-  modes: string[];
+  /**
+   * The connector's mode list, in the order GETCONNECTOR gives it: standard mode names from
+   * sim/modes.ts (the first of them is preferred), or modes spelled out field by field, as a driver
+   * whose list comes from the kernel's own tables reports them (vkms: drm_add_modes_noedid()).
+   */
+  modes: (string | ModeSpec)[];
   /** Indices of the CRTCs this connector's encoder can drive. */
   possibleCrtcs: number[];
-  /** At boot: driven by this CRTC index with this mode, showing the console. */
+  /** At boot: driven by this CRTC index with this mode (`WxH@R`, the first such in `modes`), showing the console. */
   active?: { crtc: number; mode: string };
   /** Writeback connector: output formats it can write. */
   writebackFormats?: string[];

@@ -1,4 +1,5 @@
 import type { ModeInfo } from '../types';
+import type { ModeSpec } from './kms-profile';
 
 /** Standard CEA-861/DMT timings, so simulated monitors report what real EDIDs do. */
 const TIMINGS: Record<string, [number, number[], number[], number]> = {
@@ -20,27 +21,55 @@ const TIMINGS: Record<string, [number, number[], number[], number]> = {
 export const MODE_TYPE_PREFERRED = 1 << 3;
 export const MODE_TYPE_DRIVER = 1 << 6;
 
+const MODE_FLAG_INTERLACE = 1 << 4;
+const MODE_FLAG_DBLSCAN = 1 << 5;
+
+/** drm_mode_vrefresh(): the refresh rate in Hz, rounded to the closest, as modeinfo carries it. */
+export function modeVrefresh(m: Pick<ModeInfo, 'clock' | 'htotal' | 'vtotal' | 'vscan' | 'flags'>): number {
+  if (m.htotal === 0 || m.vtotal === 0) return 0;
+  let num = m.clock;
+  let den = m.htotal * m.vtotal;
+  if (m.flags & MODE_FLAG_INTERLACE) num *= 2;
+  if (m.flags & MODE_FLAG_DBLSCAN) den *= 2;
+  if (m.vscan > 1) den *= m.vscan;
+  return Math.round((num * 1000) / den);
+}
+
+/** `WxH@R`, with `i` for interlaced: how profiles and the sim name a mode. */
+export function modeLabel(m: ModeInfo): string {
+  return `${m.hdisplay}x${m.vdisplay}@${m.vrefresh}${m.flags & MODE_FLAG_INTERLACE ? 'i' : ''}`;
+}
+
 export function standardMode(name: string, preferred = false): ModeInfo {
   const t = TIMINGS[name];
   if (!t) throw new Error(`no standard timing for mode ${name}; known: ${Object.keys(TIMINGS).join(', ')}`);
   const [clock, h, v, flags] = t;
-  return {
-    clock,
-    hdisplay: h[0],
-    hsyncStart: h[1],
-    hsyncEnd: h[2],
-    htotal: h[3],
-    hskew: 0,
-    vdisplay: v[0],
-    vsyncStart: v[1],
-    vsyncEnd: v[2],
-    vtotal: v[3],
-    vscan: 0,
-    vrefresh: Math.round((clock * 1000) / (h[3] * v[3])),
-    flags,
-    type: MODE_TYPE_DRIVER | (preferred ? MODE_TYPE_PREFERRED : 0),
-    name: `${h[0]}x${v[0]}`,
+  return explicitMode({ name: `${h[0]}x${v[0]}`, clock, h: [h[0], h[1], h[2], h[3]], v: [v[0], v[1], v[2], v[3]], flags, type: MODE_TYPE_DRIVER | (preferred ? MODE_TYPE_PREFERRED : 0) });
+}
+
+/** A mode a profile spells out field by field. */
+export function explicitMode(s: ModeSpec): ModeInfo {
+  const m: ModeInfo = {
+    clock: s.clock,
+    hdisplay: s.h[0],
+    hsyncStart: s.h[1],
+    hsyncEnd: s.h[2],
+    htotal: s.h[3],
+    hskew: s.hskew ?? 0,
+    vdisplay: s.v[0],
+    vsyncStart: s.v[1],
+    vsyncEnd: s.v[2],
+    vtotal: s.v[3],
+    vscan: s.vscan ?? 0,
+    vrefresh: 0,
+    flags: s.flags,
+    type: s.type,
+    name: s.name,
   };
+  m.vrefresh = modeVrefresh(m);
+  const bad = invalidModeReason(m);
+  if (bad) throw new Error(`sim profile: mode ${s.name}: ${bad}`);
+  return m;
 }
 
 /**
