@@ -15,6 +15,7 @@ vfioContract('simulator mbochs (vkms profile)', () => {
     enableGuestPlane: () =>
       host.vfio.setGuestPlane(uuid, 'primary', { width: 640, height: 480, stride: 2560, format: fourcc('XR24'), modifier: 0n, pixels: Buffer.alloc(2560 * 480, 0x40) }),
     guestFlip: () => host.vfio.guestFlip(uuid, 'primary'),
+    closeFd: (fd) => host.closeFd(fd),
     close: () => host.stop(),
   };
 });

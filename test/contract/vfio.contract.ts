@@ -15,6 +15,8 @@ export interface VfioBackend {
   enableGuestPlane(): void;
   /** The guest scans out a new framebuffer. */
   guestFlip(): void;
+  /** Closes a dma-buf fd the device handed out. */
+  closeFd(fd: number): void;
   close(): void;
 }
 
@@ -91,7 +93,9 @@ export function vfioContract(name: string, make: () => VfioBackend): void {
       be.guestFlip();
       const b = d.queryGfxPlane(VFIO.GFX_PLANE_TYPE_DMABUF, VFIO.PLANE_PRIMARY);
       expect(b.dmabufId).not.toBe(a.dmabufId);
-      expect(d.getGfxDmabuf(b.dmabufId)).toBeGreaterThan(2);
+      const fd = d.getGfxDmabuf(b.dmabufId);
+      expect(fd).toBeGreaterThan(2);
+      be.closeFd(fd);
     });
 
     test('region reads and writes round-trip within BAR0, and fail outside it', () => {

@@ -76,6 +76,7 @@ vfioContract('mbochs (real kernel)', () => {
     // through an mmap of BAR0 here: the mapping would hold the device file, and so the group,
     // open into the next test, and the contract's afterEach does not wait for an async close.)
     guestFlip: () => guestPan(held(), H),
+    closeFd: (fd) => rec.backend.closeFd(fd),
     close: () => {
       own?.close();
     },
