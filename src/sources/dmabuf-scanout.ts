@@ -59,12 +59,17 @@ export class DmabufScanout {
     this.target.show(c.fb, c.width, c.height, c.reflectY);
   }
 
-  /** The guest drew into the current buffer: show it again (the mailbox merges a burst). */
+  /**
+   * The guest drew into the current buffer. The display scans that very buffer, so a commit is
+   * needed only when it is idle on screen (some drivers refresh only on a flip); while a flip
+   * to it is in flight or queued, that flip already shows the new pixels.
+   */
   update([x, y, w, h]: [number, number, number, number]): void {
     if (!this.current) throw new Error('UpdateDMABUF before ScanoutDMABUF');
     if (w <= 0 || h <= 0 || x < 0 || y < 0 || x + w > this.current.width || y + h > this.current.height) {
       throw new Error(`UpdateDMABUF ${w}x${h}+${x}+${y} is outside the ${this.current.width}x${this.current.height} scanout`);
     }
+    if (this.target.pipeline.pending(this.current.fb)) return;
     this.target.show(this.current.fb, this.current.width, this.current.height, this.current.reflectY);
   }
 

@@ -89,6 +89,11 @@ export class FramePipeline {
     return [this.inFlight, this.onScreen].some((m) => [...m.values()].some((f) => f.fbs.includes(fb)));
   }
 
+  /** Whether a commit showing `fb` is in flight or queued (a flip to it is on its way). */
+  pending(fb: number): boolean {
+    return [this.inFlight, this.queued].some((m) => [...m.values()].some((f) => f.fbs.includes(fb)));
+  }
+
   /** Whether `fb` is on screen, in flight or queued: not to be freed. */
   inUse(fb: number): boolean {
     return this.busy(fb) || [...this.queued.values()].some((f) => f.fbs.includes(fb));

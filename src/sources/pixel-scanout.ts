@@ -52,11 +52,20 @@ export class PixelScanout {
     this.latest = 0;
   }
 
-  /** A surface neither on screen nor in flight; the newest one when it is free (a queued frame). */
+  /**
+   * A surface neither on screen nor in flight: the newest one when it is free (a queued frame),
+   * else the one with the least to catch up on — in steady state two buffers alternate and the
+   * third only helps out, so each damaged rectangle is copied about twice, not three times.
+   */
   private freeSurface(): number {
     const busy = (s: Surface) => this.target.pipeline.busy(s.fb);
     if (!busy(this.surfaces[this.latest])) return this.latest;
-    return this.surfaces.findIndex((s) => !busy(s));
+    const area = (s: Surface) => s.missed.reduce((n, r) => n + r.w * r.h, 0);
+    let best = -1;
+    this.surfaces.forEach((s, i) => {
+      if (!busy(s) && (best < 0 || area(s) < area(this.surfaces[best]))) best = i;
+    });
+    return best;
   }
 
   /** Writes `r` into a free surface brought up to date, then shows it. */

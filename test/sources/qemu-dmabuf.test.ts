@@ -127,8 +127,8 @@ test('10 000 frames from a two-buffer swapchain: 0 bytes copied, no growth in fb
   const fds = openFds();
   let maxFbs = 0;
   for (let i = 0; i < 10_000; i++) {
-    // Every 50 frames the display stalls for 3 frames: those must replace each other.
-    const stalled = i % 50 < 3;
+    // Every 50 frames the display stalls for 6 frames: those must replace each other.
+    const stalled = i % 50 < 6;
     await (i % 2 ? call('UpdateDMABUF', 'iiii', [0, 0, W, H]) : scanout(bufs[(i / 2) % 2]));
     if (!stalled) sim.card.advanceVblank();
     await tick();
@@ -136,10 +136,13 @@ test('10 000 frames from a two-buffer swapchain: 0 bytes copied, no growth in fb
   }
   await settle();
   const c = pipeline.counters;
-  expect(c.received).toBe(10_000);
+  // Every ScanoutDMABUF is a frame; an UpdateDMABUF is one only when no flip to its buffer is
+  // already on its way (that flip shows the new pixels anyway).
+  expect(c.received).toBeGreaterThanOrEqual(5_000);
+  expect(c.received).toBeLessThanOrEqual(10_000);
   expect(c.bytesCopied).toBe(0);
   expect(c.dropped).toBeGreaterThan(0);
-  expect(c.flipped + c.dropped).toBeGreaterThanOrEqual(9_990);
+  expect(c.flipped + c.dropped).toBe(c.received);
   expect(maxFbs).toBeLessThanOrEqual(2); // one fb per swapchain buffer, made once
   expect(sim.card.gemHandleCount - gemBefore).toBeLessThanOrEqual(2);
   expect(openFds()).toEqual(fds);
