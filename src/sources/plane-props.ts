@@ -8,11 +8,12 @@ export interface Rect {
   h: number;
 }
 
-/** DRM_MODE_ROTATE_0 | DRM_MODE_REFLECT_Y, the rotation a bottom-up buffer needs. */
 const ROTATE_0 = 1n;
-const REFLECT_Y = 1n << 5n;
 
-/** The atomic properties that show `fb` (its `src` part, whole pixels) at `dst` on a CRTC. */
+/**
+ * The atomic properties that show `fb` (its `src` part, whole pixels) at `dst` on a CRTC;
+ * `reflectY`: upside down, with the value `reflectYRotation` found for the plane.
+ */
 export function showProps(t: Topology, planeId: number, crtcId: number, fb: number, src: Rect, dst: Rect, reflectY = false): AtomicProp[] {
   const p = t.planes.find((x) => x.id === planeId);
   if (!p) throw new Error(`plane ${planeId} is not on this card`);
@@ -22,8 +23,11 @@ export function showProps(t: Topology, planeId: number, crtcId: number, fb: numb
     v('SRC_X', src.x * 65536), v('SRC_Y', src.y * 65536), v('SRC_W', src.w * 65536), v('SRC_H', src.h * 65536),
     v('CRTC_X', dst.x), v('CRTC_Y', dst.y), v('CRTC_W', dst.w), v('CRTC_H', dst.h),
   ];
-  if (reflectY) props.push(v('rotation', ROTATE_0 | REFLECT_Y));
-  else if (p.props.rotation) props.push(v('rotation', ROTATE_0));
+  if (reflectY) {
+    const r = reflectYRotation(t, planeId);
+    if (r === null) throw new Error(`plane ${planeId} cannot reflect-y`);
+    props.push(v('rotation', r));
+  } else if (p.props.rotation) props.push(v('rotation', ROTATE_0));
   return props;
 }
 
@@ -36,8 +40,17 @@ export function offProps(t: Topology, planeId: number): AtomicProp[] {
   ];
 }
 
-/** Whether the plane can mirror vertically (its `rotation` property offers reflect-y). */
+/**
+ * The `rotation` value that mirrors the plane vertically: reflect-y, or rotate-180 with
+ * reflect-x (the same picture; i915 gen11+ offers only the latter). Null when it cannot.
+ */
+export function reflectYRotation(t: Topology, planeId: number): bigint | null {
+  const bits = new Map((t.planes.find((x) => x.id === planeId)?.props.rotation?.enums ?? []).map((e) => [e.name, 1n << e.value]));
+  if (bits.has('reflect-y') && bits.has('rotate-0')) return bits.get('rotate-0')! | bits.get('reflect-y')!;
+  if (bits.has('rotate-180') && bits.has('reflect-x')) return bits.get('rotate-180')! | bits.get('reflect-x')!;
+  return null;
+}
+
 export function canReflectY(t: Topology, planeId: number): boolean {
-  const r = t.planes.find((x) => x.id === planeId)?.props.rotation;
-  return !!r?.enums?.some((e) => e.name === 'reflect-y');
+  return reflectYRotation(t, planeId) !== null;
 }

@@ -69,7 +69,7 @@ test('PROBE finds no dma-buf but a region: the source copies the whole plane eac
   // Damage is unknown: every frame costs the whole plane; two buffers, made once.
   expect(pipeline.counters.bytesCopied).toBe(50 * W * H * 4);
   expect(sim.card.fbs.size - fbsBefore).toBe(2);
-});
+}, 30_000); // 50 renders of the whole CRTC
 
 test('a disabled region plane reads as no plane: nothing is copied or flipped', () => {
   host.sim!.vfio.setGuestPlane(UUID, 'primary', null);

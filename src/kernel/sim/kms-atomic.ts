@@ -1,5 +1,5 @@
 import { decodeModeInfo } from '../blobs';
-import { DRM_MODE_ATOMIC } from '../constants';
+import { DRM_FORMAT_MOD, DRM_MODE_ATOMIC } from '../constants';
 import { kernelError } from '../errors';
 import { formatInfo } from '../formats';
 import type { PropState, SimConnector, SimCrtc, SimPlane } from './kms-objects';
@@ -104,7 +104,9 @@ function checkScalers(ctx: AtomicContext, s: PropState, crtcIds: Set<number>): v
     const users = ctx.planes.filter((p) => {
       if (Number(get(s, p.id, 'CRTC_ID')) !== crtc.id) return false;
       const fb = ctx.fb(Number(get(s, p.id, 'FB_ID')));
-      const scaled = get(s, p.id, 'SRC_W') !== get(s, p.id, 'CRTC_W') << 16n || get(s, p.id, 'SRC_H') !== get(s, p.id, 'CRTC_H') << 16n;
+      const quarter = (get(s, p.id, 'rotation') & 0b1010n) !== 0n;
+      const [rw, rh] = quarter ? [get(s, p.id, 'SRC_H'), get(s, p.id, 'SRC_W')] : [get(s, p.id, 'SRC_W'), get(s, p.id, 'SRC_H')];
+      const scaled = rw !== get(s, p.id, 'CRTC_W') << 16n || rh !== get(s, p.id, 'CRTC_H') << 16n;
       return scaled || (fb !== undefined && (formatInfo(fb.format)?.cpp.length ?? 1) > 1);
     });
     const have = ctx.scalers![crtc.index] ?? 0;
@@ -147,16 +149,22 @@ function checkPlane(ctx: AtomicContext, s: PropState, p: SimPlane): void {
   const fh = BigInt(fb.height) << 16n;
   if (sw > fw || sx > fw - sw || sh > fh || sy > fh - sh) refuse('ENOSPC', `${tag} invalid source coordinates (outside the ${fb.width}x${fb.height} fb)`);
 
-  // drm_atomic_helper_check_plane_state()
+  // A quarter turn scans the source sideways; i915 can do that only from Y or Yf tiled memory.
+  const quarter = (v('rotation') & 0b1010n) !== 0n;
+  if (quarter && fb.modifier !== DRM_FORMAT_MOD.I915_Y_TILED && fb.modifier !== DRM_FORMAT_MOD.I915_Yf_TILED) {
+    refuse('EINVAL', `${tag} rotation 90/270 needs a Y or Yf tiled fb (modifier 0x${fb.modifier.toString(16)})`);
+  }
+  // drm_atomic_helper_check_plane_state(): the source, as rotated, against the destination.
+  const [rw, rh] = quarter ? [sh, sw] : [sw, sh];
   const mode = modeOf(ctx, s, crtc);
   if (!mode) refuse('EINVAL', `${tag} cannot update plane of a disabled CRTC`);
-  if (!p.scaling && (sw !== cw << 16n || sh !== ch << 16n)) {
-    refuse('ERANGE', `${tag} invalid scaling: ${sw >> 16n}x${sh >> 16n} → ${cw}x${ch} and the plane cannot scale`);
+  if (!p.scaling && (rw !== cw << 16n || rh !== ch << 16n)) {
+    refuse('ERANGE', `${tag} invalid scaling: ${rw >> 16n}x${rh >> 16n} → ${cw}x${ch} and the plane cannot scale`);
   }
   // The sprite scaler: down to 1/3, up to 8x (hscale in 16.16, as drm_rect_calc_hscale()).
   const outOfRange = (src: bigint, dst: bigint) => dst === 0n || src / dst > 3n << 16n || src / dst < (1n << 16n) / 8n;
-  if (p.scaling && (outOfRange(sw, cw) || outOfRange(sh, ch))) {
-    refuse('ERANGE', `${tag} invalid scaling: ${sw >> 16n}x${sh >> 16n} → ${cw}x${ch} outside the scaler's range`);
+  if (p.scaling && (outOfRange(rw, cw) || outOfRange(rh, ch))) {
+    refuse('ERANGE', `${tag} invalid scaling: ${rw >> 16n}x${rh >> 16n} → ${cw}x${ch} outside the scaler's range`);
   }
   const m = decodeModeInfo(mode);
   const visible = cx < BigInt(m.hdisplay) && cy < BigInt(m.vdisplay) && cx + BigInt(cw) > 0n && cy + BigInt(ch) > 0n;

@@ -66,6 +66,7 @@ export function buildCard(p: KmsProfile): BuiltCard {
       }
       props.attach(state, plane.id, props.standard('IN_FORMATS'), BigInt(inFormats));
       if (t.zpos !== undefined) props.attach(state, plane.id, props.zpos(t.zpos), BigInt(t.zpos));
+      if (t.rotations) props.attach(state, plane.id, props.rotation(t.rotations), 1n); // DRM_MODE_ROTATE_0
     }
     const crtc: SimCrtc = { kind: 'crtc', id: nextId(), index };
     crtcs.push(crtc);

@@ -75,6 +75,13 @@ function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: Atomic
     if (s < BigInt.asIntN(64, p.values[0]) || s > BigInt.asIntN(64, p.values[1])) file.fail('EINVAL', I, `${p.name}=${s} out of range`);
   }
   if (p.flags & DRM_MODE_PROP.ENUM && !p.enums.some((e) => e.value === v)) file.fail('EINVAL', I, `${p.name}=${v} is not an enum value`);
+  if (p.flags & DRM_MODE_PROP.BITMASK) {
+    const valid = p.enums.reduce((m, e) => m | (1n << e.value), 0n);
+    if (v & ~valid) file.fail('EINVAL', I, `${p.name}=0x${v.toString(16)} sets bits the plane does not offer`);
+    // drm_atomic_plane_set_property(): exactly one rotate-* bit.
+    const rotate = v & 0xfn;
+    if (p.name === 'rotation' && (rotate === 0n || (rotate & (rotate - 1n)) !== 0n)) file.fail('EINVAL', I, `rotation=0x${v.toString(16)} needs exactly one rotate-* bit`);
+  }
   if ((p.flags & DRM_MODE_PROP.EXTENDED_TYPE) === DRM_MODE_PROP.OBJECT && v !== 0n) {
     // The value is looked up as this file sees objects: a lessee cannot name a CRTC it does not hold.
     const ok = p.name.endsWith('FB_ID') ? file.card.fbs.has(Number(v)) : file.obj(Number(v))?.kind === 'crtc';

@@ -7,6 +7,9 @@ import type { ModeInfo } from '../types';
  * thrown away (TEST_ONLY, or any refusal) without touching the real state.
  */
 
+/** DRM_MODE_ROTATE_0 … DRM_MODE_REFLECT_Y, by bit number. */
+export const ROTATION_BITS = ['rotate-0', 'rotate-90', 'rotate-180', 'rotate-270', 'reflect-x', 'reflect-y'];
+
 export interface SimProperty {
   id: number;
   name: string;
@@ -142,6 +145,19 @@ export class PropertyTable {
     const p = make();
     this.shared.set(name, p);
     return p;
+  }
+
+  /**
+   * drm_plane_create_rotation_property(): a bitmask listing only the supported bits, per plane.
+   * Enum values are bit numbers, as the kernel reports them.
+   */
+  rotation(supported: string[]): SimProperty {
+    const bits = supported.map((n) => {
+      const bit = ROTATION_BITS.indexOf(n);
+      if (bit < 0) throw new Error(`sim profile: unknown rotation ${n} (known: ${ROTATION_BITS.join(', ')})`);
+      return { name: n, value: BigInt(bit) };
+    });
+    return this.create('rotation', DRM_MODE_PROP.BITMASK, bits.map((b) => b.value), bits);
   }
 
   /** zpos is created per plane (drm_plane_create_zpos_immutable_property). */

@@ -14,6 +14,11 @@ export interface PlaneTemplate {
    * plane creation order, which the topology reports as `stack`.
    */
   zpos?: number;
+  /**
+   * The plane's `rotation` bits, when the driver creates the property (i915: gen9 primary and
+   * sprites rotate-0/90/180/270, gen11+ also reflect-x; cursors rotate-0/180). vkms 6.1: none.
+   */
+  rotations?: string[];
   /** Scaling allowed (the sprite scaler); false: src size must equal dst size. */
   scaling: boolean;
   /** Must cover the whole CRTC when visible (can_position false in the driver). */

@@ -58,6 +58,37 @@ export function render(card: SimCard, crtcId: number): Picture {
   return renderCrtc(card, crtcId);
 }
 
+/**
+ * Nearest-neighbour sampling: the byte offset in the fb of what destination pixel (x, y) shows.
+ * The plane reflects the source first, then turns it counter-clockwise (drm_rect_rotate()).
+ */
+function sampler(rotation: bigint, s: { sx: number; sy: number; sw: number; sh: number }, d: { cx: number; cy: number; cw: number; ch: number }, cpp: number, pitch: number) {
+  if (rotation === 1n) {
+    // The common case, one column table per plane.
+    const cols = new Int32Array(d.cw);
+    for (let i = 0; i < d.cw; i++) cols[i] = Math.floor(s.sx + (i * s.sw) / d.cw) * cpp;
+    let lastY = NaN;
+    let row = 0;
+    return (x: number, y: number) => {
+      if (y !== lastY) [lastY, row] = [y, Math.floor(s.sy + ((y - d.cy) * s.sh) / d.ch) * pitch];
+      return row + cols[x - d.cx];
+    };
+  }
+  const turn = [1n, 2n, 4n, 8n].indexOf(rotation & 0xfn); // quarter turns counter-clockwise
+  const [rx, ry] = [(rotation & 16n) !== 0n, (rotation & 32n) !== 0n];
+  return (x: number, y: number) => {
+    // Destination position in [0, 1), then back through the turn and the reflection.
+    const u = (x - d.cx + 0.5) / d.cw;
+    const w = (y - d.cy + 0.5) / d.ch;
+    let [a, b] = turn === 1 ? [1 - w, u] : turn === 2 ? [1 - u, 1 - w] : turn === 3 ? [w, 1 - u] : [u, w];
+    if (rx) a = 1 - a;
+    if (ry) b = 1 - b;
+    const col = Math.min(s.sw - 1, Math.floor(a * s.sw));
+    const row = Math.min(s.sh - 1, Math.floor(b * s.sh));
+    return Math.floor(s.sy + row) * pitch + Math.floor(s.sx + col) * cpp;
+  };
+}
+
 export function renderCrtc(card: SimCard, crtcId: number, state = card.state): Picture {
   const crtc = card.built.crtcs.find((c) => c.id === crtcId);
   if (!crtc) throw new Error(`sim: no CRTC ${crtcId}`);
@@ -86,14 +117,11 @@ export function renderCrtc(card: SimCard, crtcId: number, state = card.state): P
     const ch = Number(v.get('CRTC_H'));
     const x0 = Math.max(0, cx);
     const x1 = Math.min(W, cx + cw);
-    // Nearest-neighbour sampling: the source column of every destination column, once per plane.
-    const cols = new Int32Array(Math.max(0, x1 - x0));
-    for (let x = x0; x < x1; x++) cols[x - x0] = Math.floor(sx + ((x - cx) * sw) / cw) * cpp;
+    const sample = sampler(v.get('rotation') ?? 1n, { sx, sy, sw, sh }, { cx, cy, cw, ch }, cpp, pitch);
     const px = new Uint8Array(4);
     for (let y = Math.max(0, cy); y < Math.min(H, cy + ch); y++) {
-      const row = Math.floor(sy + ((y - cy) * sh) / ch) * pitch;
       for (let x = x0; x < x1; x++) {
-        const so = row + cols[x - x0];
+        const so = sample(x, y);
         if (so + cpp > src.length) continue;
         decode(so, px);
         const o = (y * W + x) * 4;
