@@ -97,3 +97,26 @@ test("started attaches to QEMU's D-Bus display; frames stream onto the planned p
   expect(await streams()).toEqual([]);
   expect((await screenshot('Virtual-1')).equals(before)).toBe(true);
 });
+
+test('a daemon restart while the guest runs attaches to its display again from the journal', async () => {
+  qemu = spawn(QEMU, ['-accel', 'tcg', '-m', '64', '-nodefaults', '-vga', 'std', '-display', `dbus,addr=${vmBus.address}`, '-monitor', 'none', '-serial', 'none'], { stdio: 'ignore' });
+  const live = xml.replace("<graphics type='dbus'/>", `<graphics type='dbus' address='${vmBus.address}'/>`);
+  for (const [op, sub, body] of [['prepare', 'begin', xml], ['started', 'begin', live]]) expect(hook(op, sub, body).status).toBe(0);
+  const flipped = async () => {
+    for (let i = 0; i < 150; i++) {
+      const rows = await streams();
+      if (rows[0]?.[3] === 'streaming' && rows[0][6] > 0) return rows[0];
+      if (rows[0]?.[3] === 'failed') return rows[0];
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return (await streams())[0];
+  };
+  expect((await flipped())?.slice(3, 4)).toEqual(['streaming']);
+  await daemon!.stop('SIGTERM');
+  daemon = await startDaemon(ours.address, 'sim:vkms', root);
+  const again = await flipped();
+  expect(again?.slice(0, 4)).toEqual(['df-tcg-vga', 'directflip/output[1]/plane[1]', 'qemu-dbus', 'streaming']);
+  expect(again?.[6]).toBeGreaterThan(0);
+  expect(qemu.exitCode).toBeNull(); // the guest never noticed
+  for (const [op, sub] of [['stopped', 'end'], ['release', 'end']]) expect(hook(op, sub, live).status).toBe(0);
+});
