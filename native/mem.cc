@@ -18,7 +18,13 @@ static Value Mmap(const CallbackInfo& info) {
   if (size == 0) throw TypeError::New(env, "argument 4: size must be positive");
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(offset));
   if (p == MAP_FAILED) ThrowSys(env, errno, "mmap", path);
-  return Buffer<uint8_t>::New(env, static_cast<uint8_t*>(p), size, [size](Env, uint8_t* data) { munmap(data, size); });
+  // The mapping holds the buffer (and its file) until the GC finalizes the Buffer: telling V8 how
+  // much memory it pins makes it collect dropped mappings soon, not whenever the heap fills.
+  MemoryManagement::AdjustExternalMemory(env, size);
+  return Buffer<uint8_t>::New(env, static_cast<uint8_t*>(p), size, [size](Env e, uint8_t* data) {
+    munmap(data, size);
+    MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(size));
+  });
 }
 
 static Value Close(const CallbackInfo& info) {
