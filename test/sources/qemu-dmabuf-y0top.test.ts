@@ -2,12 +2,8 @@ import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { DRM_FORMAT } from '../../src/kernel/constants';
 import { SimHost } from '../../src/kernel/sim/host';
 import { loadProfile } from '../../src/kernel/sim/load-profile';
-import { memfdCreate, socketPair } from '../../src/kernel/native-socket';
-import { readTopology } from '../../src/kernel/topology';
-import { PeerLink } from '../../src/sources/dbus-peer';
-import { EventHub, FramePipeline } from '../../src/sources/pipeline';
-import { DisplayListener } from '../../src/sources/qemu-listener';
-import { ScanoutTarget } from '../../src/sources/scanout-target';
+import { memfdCreate } from '../../src/kernel/native-socket';
+import { listenerRig } from '../helpers/listener-rig';
 import { settleVblanks, shownAt } from '../helpers/screen';
 
 /**
@@ -18,19 +14,9 @@ test('a y0_top ScanoutDMABUF is shown upright through the plane rotation, 0 byte
   const p = loadProfile('vkms');
   p.kms = { ...p.kms, planesPerCrtc: p.kms.planesPerCrtc.map((t) => (t.type === 'overlay' ? { ...t, rotations: ['rotate-0', 'rotate-180', 'reflect-x'] } : t)) };
   const host = new SimHost(p);
-  const dev = host.openKms('/dev/dri/card0');
-  const t = readTopology(dev);
-  const crtc = t.crtcs[0].id;
-  const overlay = t.planes.find((x) => x.type === 'overlay')!;
-  const [a, b] = socketPair();
-  const ours = new PeerLink(a, 'client');
-  const qemu = new PeerLink(b, 'server');
-  await Promise.all([ours.open(), qemu.open()]);
-  const pipeline = new FramePipeline(dev, crtc, new EventHub(dev), () => undefined);
   const W = 64;
   const H = 48;
-  const plane = { key: 'p', from: 'primary' as const, planeId: overlay.id, planeType: 'overlay' as const, fbId: 0, src: { x: 0, y: 0, w: W, h: H }, dst: { x: 10, y: 10, w: W, h: H }, zpos: null, setZpos: false };
-  const listener = new DisplayListener(ours, new ScanoutTarget(dev, t, plane, crtc, pipeline));
+  const rig = await listenerRig(host, { w: W, h: H, dst: { x: 10, y: 10 } });
   // Bottom-up: the first row in memory is the bottom of the picture. Red at the bottom, blue on top.
   const fd = memfdCreate('guest-fb');
   ftruncateSync(fd, 16384);
@@ -39,18 +25,15 @@ test('a y0_top ScanoutDMABUF is shown upright through the plane rotation, 0 byte
   writeSync(fd, px, 0, px.length, 0);
   host.udmabuf(fd);
   try {
-    await qemu.call({ path: '/org/qemu/Display1/Listener', interface: 'org.qemu.Display1.Listener', member: 'ScanoutDMABUF', signature: 'huuuutb', body: [fd, W, H, W * 4, DRM_FORMAT.XRGB8888, 0n, true] }, 5000);
+    await rig.call('ScanoutDMABUF', 'huuuutb', [fd, W, H, W * 4, DRM_FORMAT.XRGB8888, 0n, true]);
     await settleVblanks(host);
-    expect(shownAt(host, crtc, 10 + 5, 10 + 2)).toEqual([0, 0, 200]); // top of the screen: blue
-    expect(shownAt(host, crtc, 10 + 5, 10 + H - 3)).toEqual([200, 0, 0]); // bottom: red
-    expect(dev.getPlane(overlay.id).fbId).not.toBe(0);
-    expect(pipeline.counters.bytesCopied).toBe(0);
+    expect(shownAt(host, rig.crtc, 10 + 5, 10 + 2)).toEqual([0, 0, 200]); // top of the screen: blue
+    expect(shownAt(host, rig.crtc, 10 + 5, 10 + H - 3)).toEqual([200, 0, 0]); // bottom: red
+    expect(rig.dev.getPlane(rig.overlay).fbId).not.toBe(0);
+    expect(rig.pipeline.counters.bytesCopied).toBe(0);
   } finally {
     closeSync(fd);
-    listener.close();
-    qemu.close();
-    pipeline.stop();
-    dev.close();
+    rig.close();
     host.stop();
   }
 });

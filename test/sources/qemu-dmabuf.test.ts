@@ -2,14 +2,14 @@ import { closeSync, ftruncateSync, openSync, readdirSync, writeSync } from 'node
 import { DRM_CAP, DRM_FORMAT } from '../../src/kernel/constants';
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
-import { memfdCreate, socketPair } from '../../src/kernel/native-socket';
-import { readTopology } from '../../src/kernel/topology';
+import { memfdCreate } from '../../src/kernel/native-socket';
 import type { KmsDevice } from '../../src/kernel/types';
-import type { PeerMessage } from '../../src/sources/dbus-peer';
-import { MESSAGE, PeerLink } from '../../src/sources/dbus-peer';
-import { EventHub, FramePipeline } from '../../src/sources/pipeline';
-import { DisplayListener } from '../../src/sources/qemu-listener';
-import { ScanoutTarget } from '../../src/sources/scanout-target';
+import type { PeerLink, PeerMessage } from '../../src/sources/dbus-peer';
+import { MESSAGE } from '../../src/sources/dbus-peer';
+import type { FramePipeline } from '../../src/sources/pipeline';
+import type { DisplayListener } from '../../src/sources/qemu-listener';
+import { listenerRig } from '../helpers/listener-rig';
+import type { ListenerRig } from '../helpers/listener-rig';
 import { settleVblanks, shownAt } from '../helpers/screen';
 
 /**
@@ -21,18 +21,17 @@ const W = 64;
 const H = 48;
 const STRIDE = W * 4;
 const SIZE = 16384; // a page multiple holding STRIDE * H
-const LISTENER = 'org.qemu.Display1.Listener';
 const tick = () => new Promise((r) => setImmediate(r));
 const openFds = () => readdirSync('/proc/self/fd').map(Number).sort((a, b) => a - b);
 
 let host: Host;
+let rig: ListenerRig;
 let dev: KmsDevice;
 let qemu: PeerLink;
 let listener: DisplayListener;
 let pipeline: FramePipeline;
 let crtc: number;
 let cursorPlane: number;
-let logs: string[];
 let fdsBefore: number[];
 
 /** A guest buffer: a memfd of one colour, made a dma-buf. */
@@ -48,11 +47,10 @@ function paint(fd: number, [r, g, b]: number[], rows = H): void {
   for (let i = 0; i < px.length; i += 4) px.set([b, g, r, 0], i);
   writeSync(fd, px, 0, px.length, 0);
 }
-const call = (member: string, signature: string, body: unknown[]) =>
-  qemu.call({ path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body }, 5000);
+const call = (member: string, signature: string, body: unknown[]) => rig.call(member, signature, body);
 const scanout = (fd: number, y0Top = false) => call('ScanoutDMABUF', 'huuuutb', [fd, W, H, STRIDE, DRM_FORMAT.XRGB8888, 0n, y0Top]);
 const shown = (x: number, y: number) => shownAt(host.sim!, crtc, x, y);
-const settle = () => settleVblanks(host.sim!);
+const settle = () => settleVblanks(host.sim!, 3);
 /** The error QEMU would get back, as text. */
 const refusal = (p: Promise<PeerMessage>) => p.then((m) => `unexpected success: ${m.member}`, (e: Error) => e.message);
 const expectOk = (m: PeerMessage) => expect([m.type, m.errorName, m.body]).toEqual([MESSAGE.METHOD_RETURN, undefined, []]);
@@ -60,32 +58,12 @@ const expectOk = (m: PeerMessage) => expect([m.type, m.errorName, m.body]).toEqu
 beforeEach(async () => {
   fdsBefore = openFds();
   host = openHost('sim:vkms');
-  dev = host.backend.openKms(host.cards()[0]);
-  const t = readTopology(dev);
-  crtc = t.crtcs[0].id;
-  const overlay = t.planes.find((p) => p.type === 'overlay')!;
-  cursorPlane = t.planes.find((p) => p.type === 'cursor')!.id;
-  const [a, b] = socketPair();
-  const ours = new PeerLink(a, 'client');
-  qemu = new PeerLink(b, 'server');
-  await Promise.all([ours.open(), qemu.open()]);
-  pipeline = new FramePipeline(dev, crtc, new EventHub(dev), () => listener.retire(), (e) => {
-    throw e;
-  });
-  const plane = (planeId: number, from: 'primary' | 'cursor') => ({ key: from, from, planeId, planeType: 'overlay' as const, fbId: 0, src: { x: 0, y: 0, w: W, h: H }, dst: { x: 100, y: 50, w: W, h: H }, zpos: null, setZpos: false });
-  logs = [];
-  listener = new DisplayListener(ours, new ScanoutTarget(dev, t, plane(overlay.id, 'primary'), crtc, pipeline), {
-    cursor: new ScanoutTarget(dev, t, plane(cursorPlane, 'cursor'), crtc, pipeline),
-    log: (m) => logs.push(m),
-  });
+  rig = await listenerRig(host.sim!, { w: W, h: H, dst: { x: 100, y: 50 }, cursor: true });
+  ({ dev, qemu, listener, pipeline, crtc, cursorPlane } = rig);
 });
 
 afterEach(() => {
-  // Some tests close these themselves; closing twice is harmless here.
-  listener.close();
-  qemu.close();
-  pipeline.stop();
-  dev.close();
+  rig.close();
   host.close();
 });
 

@@ -1,12 +1,11 @@
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
-import { readTopology } from '../../src/kernel/topology';
-import type { KmsDevice } from '../../src/kernel/types';
-import { socketPair } from '../../src/kernel/native-socket';
-import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-peer';
-import { EventHub, FramePipeline } from '../../src/sources/pipeline';
-import { DisplayListener, PIXMAN } from '../../src/sources/qemu-listener';
-import { ScanoutTarget } from '../../src/sources/scanout-target';
+import type { PeerLink } from '../../src/sources/dbus-peer';
+import { MESSAGE } from '../../src/sources/dbus-peer';
+import type { FramePipeline } from '../../src/sources/pipeline';
+import { PIXMAN } from '../../src/sources/qemu-listener';
+import { listenerRig } from '../helpers/listener-rig';
+import type { ListenerRig } from '../helpers/listener-rig';
 import { settleVblanks, shownAt } from '../helpers/screen';
 
 const W = 64;
@@ -14,32 +13,19 @@ const H = 48;
 const LISTENER = 'org.qemu.Display1.Listener';
 
 let host: Host;
-let dev: KmsDevice;
+let rig: ListenerRig;
 let qemu: PeerLink;
-let listener: DisplayListener;
 let pipeline: FramePipeline;
 let crtc: number;
 
 beforeEach(async () => {
   host = openHost('sim:vkms');
-  dev = host.backend.openKms(host.cards()[0]);
-  const t = readTopology(dev);
-  crtc = t.crtcs[0].id;
-  const overlay = t.planes.find((p) => p.type === 'overlay')!;
-  pipeline = new FramePipeline(dev, crtc, new EventHub(dev), () => undefined);
-  const [a, b] = socketPair();
-  const ours = new PeerLink(a, 'client');
-  qemu = new PeerLink(b, 'server');
-  await Promise.all([ours.open(), qemu.open()]);
-  const plane = { key: 'p', from: 'primary' as const, planeId: overlay.id, planeType: 'overlay' as const, fbId: 0, src: { x: 0, y: 0, w: W, h: H }, dst: { x: 0, y: 0, w: W, h: H }, zpos: null, setZpos: false };
-  listener = new DisplayListener(ours, new ScanoutTarget(dev, t, plane, crtc, pipeline));
+  rig = await listenerRig(host.sim!, { w: W, h: H });
+  ({ qemu, pipeline, crtc } = rig);
 });
 
 afterEach(() => {
-  listener.close();
-  qemu.close();
-  pipeline.stop();
-  dev.close();
+  rig.close();
   host.close();
 });
 
@@ -49,7 +35,7 @@ const solid = (w: number, h: number, [r, g, b]: number[]) => {
   for (let i = 0; i < d.length; i += 4) d.set([b, g, r, 0], i);
   return d;
 };
-const send = (member: string, signature: string, body: unknown[]) => qemu.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body });
+const send = (member: string, signature: string, body: unknown[]) => rig.send(member, signature, body);
 const shown = (x: number, y: number) => shownAt(host.sim!, crtc, x, y);
 const settle = () => settleVblanks(host.sim!);
 
@@ -92,7 +78,7 @@ test('Disable switches the plane off; bad formats and malformed updates are refu
 
 test('10 000 Updates: only damaged bytes are copied, no fb or GEM growth, and a slow display replaces queued frames', async () => {
   const sim = host.sim!;
-  const call = (member: string, signature: string, body: unknown[]) => qemu.call({ path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body }, 5000);
+  const call = rig.call;
   await call('Scanout', 'uuuuay', [W, H, W * 4, PIXMAN.x8r8g8b8, solid(W, H, [0, 0, 0])]);
   await settle();
   const fbs = sim.card.fbs.size;

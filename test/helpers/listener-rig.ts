@@ -1,0 +1,68 @@
+import type { SimHost } from '../../src/kernel/sim/host';
+import { socketPair } from '../../src/kernel/native-socket';
+import { readTopology } from '../../src/kernel/topology';
+import type { KmsDevice } from '../../src/kernel/types';
+import type { PeerMessage } from '../../src/sources/dbus-peer';
+import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-peer';
+import { EventHub, FramePipeline } from '../../src/sources/pipeline';
+import { DisplayListener } from '../../src/sources/qemu-listener';
+import { ScanoutTarget } from '../../src/sources/scanout-target';
+
+const LISTENER = 'org.qemu.Display1.Listener';
+
+/**
+ * A Display1 listener on the simulated card's first overlay (and cursor plane, when asked), fed
+ * by a harness that plays QEMU over a real socketpair: the SASL server, then the caller.
+ */
+export interface ListenerRig {
+  dev: KmsDevice;
+  crtc: number;
+  overlay: number;
+  cursorPlane: number;
+  qemu: PeerLink;
+  pipeline: FramePipeline;
+  listener: DisplayListener;
+  logs: string[];
+  /** A call QEMU makes and waits for (UpdateDMABUF, ScanoutDMABUF …). */
+  call(member: string, signature: string, body: unknown[]): Promise<PeerMessage>;
+  /** A call QEMU makes without waiting (Scanout, Update). */
+  send(member: string, signature: string, body: unknown[]): void;
+  close(): void;
+}
+
+export async function listenerRig(sim: SimHost, opts: { w: number; h: number; dst?: { x: number; y: number }; cursor?: boolean }): Promise<ListenerRig> {
+  const dev = sim.openKms(sim.profile.kms.devPath);
+  const t = readTopology(dev);
+  const crtc = t.crtcs[0].id;
+  const overlay = t.planes.find((p) => p.type === 'overlay')!.id;
+  const cursorPlane = t.planes.find((p) => p.type === 'cursor')!.id;
+  const [a, b] = socketPair();
+  const ours = new PeerLink(a, 'client');
+  const qemu = new PeerLink(b, 'server');
+  await Promise.all([ours.open(), qemu.open()]);
+  const logs: string[] = [];
+  let listener: DisplayListener | null = null;
+  const pipeline = new FramePipeline(dev, crtc, new EventHub(dev), () => listener?.retire(), (e) => {
+    throw e;
+  });
+  const { w, h } = opts;
+  const dst = { x: opts.dst?.x ?? 0, y: opts.dst?.y ?? 0, w, h };
+  const plane = (planeId: number, from: 'primary' | 'cursor') => ({ key: from, from, planeId, planeType: 'overlay' as const, fbId: 0, src: { x: 0, y: 0, w, h }, dst, zpos: null, setZpos: false });
+  listener = new DisplayListener(ours, new ScanoutTarget(dev, t, plane(overlay, 'primary'), crtc, pipeline), {
+    cursor: opts.cursor ? new ScanoutTarget(dev, t, plane(cursorPlane, 'cursor'), crtc, pipeline) : undefined,
+    log: (m) => logs.push(m),
+  });
+  const path = '/org/qemu/Display1/Listener';
+  return {
+    dev, crtc, overlay, cursorPlane, qemu, pipeline, listener, logs,
+    call: (member, signature, body) => qemu.call({ path, interface: LISTENER, member, signature, body }, 5000),
+    send: (member, signature, body) => void qemu.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path, interface: LISTENER, member, signature, body }),
+    close: () => {
+      // Tests may have closed some of these themselves; closing twice is harmless here.
+      listener!.close();
+      qemu.close();
+      pipeline.stop();
+      dev.close();
+    },
+  };
+}
