@@ -4,9 +4,11 @@
 #include <drm_mode.h>
 #include <unistd.h>
 #include <uv.h>
+#include <memory>
 #include <vector>
 
 #include "errors.h"
+#include "poll.h"
 
 using namespace Napi;
 
@@ -136,52 +138,22 @@ static Value ReadEvents(const CallbackInfo& info) {
   return out;
 }
 
-struct Watcher {
-  uv_poll_t poll;
-  napi_env env;
-  FunctionReference cb;
-  int fd;
-  std::string path;
-  bool stopped = false;
-};
-
-static void OnReadable(uv_poll_t* handle, int status, int) {
-  auto* w = static_cast<Watcher*>(handle->data);
-  Env env(w->env);
-  HandleScope scope(env);
-  Array events = Array::New(env);
-  try {
-    if (status < 0) ThrowSys(env, -status, "poll", w->path);
-    while (ReadEventsInto(env, w->fd, w->path, events)) {
-    }
-    if (events.Length()) w->cb.MakeCallback(env.Global(), {events});
-  } catch (const Error& e) {
-    // An error from the read or the callback is the process's, as in any other callback.
-    napi_fatal_exception(w->env, e.Value());
-  }
-}
-
+// Calls `cb(events)` with every batch of DRM events the fd delivers; returns the stop function.
 static Value WatchEvents(const CallbackInfo& info) {
   Env env = info.Env();
   int fd = ArgFd(info, 0);
   std::string path = ArgPath(info, 1);
   if (info.Length() < 3 || !info[2].IsFunction()) throw TypeError::New(env, "argument 3: callback must be a function");
-  uv_loop_t* loop;
-  napi_get_uv_event_loop(env, &loop);
-  auto* w = new Watcher{};
-  w->env = env, w->fd = fd, w->path = path, w->cb = Persistent(info[2].As<Function>());
-  w->poll.data = w;
-  if (int r = uv_poll_init(loop, &w->poll, fd)) {
-    delete w;
-    ThrowSys(env, -r, "poll", path);
-  }
-  uv_poll_start(&w->poll, UV_READABLE, OnReadable);
-  return Function::New(env, [w](const CallbackInfo& i) -> Value {
-    if (!w->stopped) {
-      w->stopped = true;
-      uv_poll_stop(&w->poll);
-      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Watcher*>(h->data); });
+  auto cb = std::make_shared<FunctionReference>(Persistent(info[2].As<Function>()));
+  FdPoll* p = FdPoll::Start(env, fd, UV_READABLE, [cb, fd, path](Env e, int status, int) {
+    Array events = Array::New(e);
+    if (status < 0) ThrowSys(e, -status, "poll", path);
+    while (ReadEventsInto(e, fd, path, events)) {
     }
+    if (events.Length()) cb->MakeCallback(e.Global(), {events});
+  }, path);
+  return Function::New(env, [p](const CallbackInfo& i) -> Value {
+    p->Stop();
     return i.Env().Undefined();
   }, "stopWatching");
 }

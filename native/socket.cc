@@ -8,9 +8,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
+#include <memory>
 #include <vector>
 
 #include "errors.h"
+#include "poll.h"
 
 using namespace Napi;
 
@@ -112,59 +114,26 @@ static Value MemfdCreate(const CallbackInfo& info) {
   return Number::New(info.Env(), fd);
 }
 
-struct Watcher {
-  uv_poll_t poll;
-  napi_env env;
-  FunctionReference cb;
-  bool stopped = false;
-  int events = UV_READABLE | UV_DISCONNECT;
-};
-
-static void OnPoll(uv_poll_t* h, int status, int events) {
-  auto* w = static_cast<Watcher*>(h->data);
-  Napi::Env env(w->env);
-  HandleScope scope(env);
-  // An error (e.g. the fd was hung up under us) is reported as readable: the read then tells.
-  int mask = status < 0 ? 1 : ((events & (UV_READABLE | UV_DISCONNECT)) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0);
-  try {
-    w->cb.MakeCallback(env.Global(), {Number::New(env, mask)});
-  } catch (const Error& e) {
-    napi_fatal_exception(w->env, e.Value());
-  }
-}
-
-// One poller per fd (libuv allows no second): calls `cb(mask)` with 1 when the fd is readable or
-// hung up and 2 when writable, for writability only while asked. Returns {stop, wantWritable}.
+// One poller per fd: calls `cb(mask)` with 1 when the fd is readable or hung up and 2 when
+// writable, for writability only while asked. Returns {stop, wantWritable}.
 static Value WatchFd(const CallbackInfo& info) {
   Env env = info.Env();
   int fd = ArgFd(info, 0);
   if (info.Length() < 2 || !info[1].IsFunction()) throw TypeError::New(env, "argument 2: callback must be a function");
-  uv_loop_t* loop;
-  napi_get_uv_event_loop(env, &loop);
-  auto* w = new Watcher{};
-  w->env = env;
-  w->cb = Persistent(info[1].As<Function>());
-  w->poll.data = w;
-  if (int r = uv_poll_init(loop, &w->poll, fd)) {
-    delete w;
-    ThrowSys(env, -r, "poll", "");
-  }
-  uv_poll_start(&w->poll, w->events, OnPoll);
+  auto cb = std::make_shared<FunctionReference>(Persistent(info[1].As<Function>()));
+  const int base = UV_READABLE | UV_DISCONNECT;
+  FdPoll* p = FdPoll::Start(env, fd, base, [cb](Env e, int status, int events) {
+    // An error (e.g. the fd was hung up under us) is reported as readable: the read then tells.
+    int mask = status < 0 ? 1 : ((events & (UV_READABLE | UV_DISCONNECT)) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0);
+    cb->MakeCallback(e.Global(), {Number::New(e, mask)});
+  }, "");
   Object o = Object::New(env);
-  o.Set("stop", Function::New(env, [w](const CallbackInfo& i) -> Value {
-    if (!w->stopped) {
-      w->stopped = true;
-      uv_poll_stop(&w->poll);
-      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Watcher*>(h->data); });
-    }
+  o.Set("stop", Function::New(env, [p](const CallbackInfo& i) -> Value {
+    p->Stop();
     return i.Env().Undefined();
   }, "stop"));
-  o.Set("wantWritable", Function::New(env, [w](const CallbackInfo& i) -> Value {
-    if (!w->stopped) {
-      bool on = i.Length() > 0 && i[0].ToBoolean();
-      w->events = UV_READABLE | UV_DISCONNECT | (on ? UV_WRITABLE : 0);
-      uv_poll_start(&w->poll, w->events, OnPoll);
-    }
+  o.Set("wantWritable", Function::New(env, [p, base](const CallbackInfo& i) -> Value {
+    p->SetEvents(base | (i.Length() > 0 && i[0].ToBoolean() ? UV_WRITABLE : 0));
     return i.Env().Undefined();
   }, "wantWritable"));
   return o;
