@@ -1,18 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fourcc } from '../../src/kernel/constants';
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
 import { renderCrtc } from '../../src/kernel/sim/render';
 import { readTopology } from '../../src/kernel/topology';
 import type { KmsDevice } from '../../src/kernel/types';
-import { EventHub, FramePipeline } from '../../src/sources/pipeline';
-import { VfioSource } from '../../src/sources/vfio-source';
+import type { FramePipeline } from '../../src/sources/pipeline';
+import type { VfioSource } from '../../src/sources/vfio-source';
+import { MBOCHS_UUID as UUID, vfioRig } from '../helpers/vfio-rig';
 import { REPO } from '../helpers/fixtures';
 
 /** A device that offers its planes as a region (like the mdpy sample), not as dma-bufs. */
-const UUID = '0f2d7e6a-5c4b-4a39-8e21-7d6c5b4a3f10';
 const W = 128;
 const H = 96;
 const tick = () => new Promise((r) => setImmediate(r));
@@ -22,28 +21,18 @@ let host: Host;
 let dev: KmsDevice;
 let source: VfioSource;
 let pipeline: FramePipeline;
+let close: () => void;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'directflip-region-'));
   const profile = join(dir, 'region.json');
   writeFileSync(profile, JSON.stringify({ extends: join(REPO, 'examples', 'hosts', 'vkms.json'), name: 'vkms-region', vfio: { planeType: 'region' } }));
   host = openHost(`sim:${profile}`);
-  host.sim!.vfio.setGuestPlane(UUID, 'primary', { width: W, height: H, stride: W * 4, format: fourcc('XR24'), modifier: 0n, pixels: Buffer.alloc(W * H * 4, 0x20) });
-  dev = host.backend.openKms(host.cards()[0]);
-  const t = readTopology(dev);
-  const crtc = t.crtcs[0];
-  const overlay = t.planes.find((p) => p.type === 'overlay')!;
-  source = new VfioSource(host, dev, t, UUID, { key: 'p', from: 'primary', planeId: overlay.id, planeType: 'overlay', fbId: 0, src: { x: 0, y: 0, w: W, h: H }, dst: { x: 8, y: 8, w: W, h: H }, zpos: null, setZpos: false }, crtc.id);
-  source.open();
-  pipeline = new FramePipeline(dev, crtc.id, new EventHub(dev), (fbs) => source.retire(fbs), (e) => {
-    throw e;
-  });
+  ({ dev, source, pipeline, close } = vfioRig(host, W, H, { x: 8, y: 8 }, 0x20));
 });
 
 afterEach(() => {
-  pipeline.stop();
-  source.close();
-  dev.close();
+  close();
   host.close();
   rmSync(dir, { recursive: true, force: true });
 });
