@@ -30,6 +30,8 @@ interface Stream {
   pipeline: FramePipeline;
   state: StreamStatus['state'];
   detail: string;
+  /** Adds what the stream shows right now to `detail`. */
+  now?: () => string;
   /** No more frames; the picture stays on screen. */
   quiesce(): void;
   /** Frees the stream's framebuffers (after the host display is back). */
@@ -125,7 +127,7 @@ export class DomainStreams {
           if (s.state === 'streaming') Object.assign(s, { state: 'stopped', detail: `QEMU closed the display link${err ? ` (${err.message})` : ''}` });
         });
         Object.assign(s, {
-          state: 'streaming', detail: `${a.why} (${a.console.label}, ${a.console.width}x${a.console.height})`,
+          state: 'streaming', detail: `${a.why} (${a.console.label})`, now: () => `showing ${listener.showing}`,
           quiesce: () => (listener.detach(), a.detach()), free: () => listener.free(), retire: () => listener.retire(),
         });
       },
@@ -138,7 +140,7 @@ export class DomainStreams {
 
   status(): StreamStatus[] {
     return this.streams.flatMap((s) =>
-      s.planes.map((p) => ({ plane: p.key, source: s.source, state: s.state, detail: s.detail, ...s.pipeline.plane(p.planeId) })),
+      s.planes.map((p) => ({ plane: p.key, source: s.source, state: s.state, detail: s.now && s.state === 'streaming' ? `${s.detail}; ${s.now()}` : s.detail, ...s.pipeline.plane(p.planeId) })),
     );
   }
 

@@ -42,6 +42,12 @@ export class DisplayListener {
     this.pixels.reap();
   }
 
+  /** What the guest shows now, and how: for status. */
+  get showing(): string {
+    if (!this.size.w) return 'nothing yet';
+    return `${this.size.w}x${this.size.h} ${this.dmabuf.active ? 'dma-buf' : 'pixels'}`;
+  }
+
   get cachedFbs(): number {
     return this.dmabuf.cachedFbs;
   }
