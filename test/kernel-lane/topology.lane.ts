@@ -59,11 +59,17 @@ function cap(dev: KmsDevice, c: number): string {
  * signed ranges included) as the ioctl carries them. Callers compare flags with bit operations and
  * bounds with bigints, so both backends must hand them over the same way.
  */
-function encoding(p: PropMap): Json {
+function encoding(dev: KmsDevice, p: PropMap): Json {
+  // Straight from GETPROPERTY: readTopology reads signed ranges back as signed on both backends.
+  const raw = (id: number) => dev.getProperty(id);
   return Object.fromEntries(
     Object.values(p)
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((x) => [x.name, { flags: x.flags < 0 ? `negative (${x.flags})` : 'unsigned', ...(x.range ? { range: x.range.map((v) => (v < 0n ? `negative (${v})` : 'unsigned')) } : {}) }]),
+      .map((x) => {
+        const r = raw(x.id);
+        const isRange = (r.flags & DRM_MODE_PROP.RANGE) !== 0 || (r.flags & DRM_MODE_PROP.EXTENDED_TYPE) === DRM_MODE_PROP.SIGNED_RANGE;
+        return [x.name, { flags: r.flags < 0 ? `negative (${r.flags})` : 'unsigned', ...(isRange ? { range: r.values.map((v) => (v < 0n ? `negative (${v})` : 'unsigned')) } : {}) }];
+      }),
   );
 }
 
@@ -103,9 +109,9 @@ function normalize(dev: KmsDevice, t: Topology): Record<string, Json> {
     })),
     planeProps: t.planes.map((p) => props(dev, p.props)),
     encoding: {
-      connectors: Object.fromEntries(t.connectors.map((c) => [c.name, encoding(c.props)])),
-      crtcs: t.crtcs.map((c) => encoding(c.props)),
-      planes: t.planes.map((p) => encoding(p.props)),
+      connectors: Object.fromEntries(t.connectors.map((c) => [c.name, encoding(dev, c.props)])),
+      crtcs: t.crtcs.map((c) => encoding(dev, c.props)),
+      planes: t.planes.map((p) => encoding(dev, p.props)),
     },
     boot: {
       crtcs: t.crtcs.map((c) => ({ active: c.active, mode: c.mode ? modeName(c.mode) : null })),
