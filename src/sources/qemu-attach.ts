@@ -45,7 +45,12 @@ export async function attachDisplay(address: string, want: ConsoleWanted, timeou
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
-      if (nl >= 0) res(JSON.parse(out.slice(0, nl)));
+      if (nl < 0) return;
+      try {
+        res(JSON.parse(out.slice(0, nl)));
+      } catch {
+        rej(new Error(`the bus helper said something unreadable: ${out.slice(0, Math.min(nl, 200))}`));
+      }
     });
     child.on('error', rej);
     child.on('exit', (code) => rej(new Error(`the bus helper exited (${code}) before reporting${stderr ? `: ${stderr.trim()}` : ''}`)));
