@@ -114,8 +114,8 @@ export class DomainStreams {
     const cursor = group.find((p) => p.from === 'cursor');
     let attached: Attached | null = null;
     s.quiesce = () => attached?.detach();
-    attachDisplay(address, want).then(
-      (a) => {
+    attachDisplay(address, want)
+      .then((a) => {
         attached = a;
         if (this.stopped) return a.detach(), a.link.close();
         const main = new ScanoutTarget(this.dev, t, picture ?? cursor!, o.crtcId, pipeline, this.record.display?.geometry?.[(picture ?? cursor!).key] ?? 'planned');
@@ -130,12 +130,14 @@ export class DomainStreams {
           state: 'streaming', detail: `${a.why} (${a.console.label})`, now: () => `showing ${listener.showing}`,
           quiesce: () => (listener.detach(), a.detach()), free: () => listener.free(), retire: () => listener.retire(),
         });
-      },
-      (e: Error) => {
+      })
+      // Attaching, or setting up on a link that opened, failed: reported, never a daemon crash.
+      .catch((e: Error) => {
+        attached?.link.close();
+        attached?.detach();
         Object.assign(s, { state: 'failed', detail: `cannot attach to the D-Bus display at ${address}: ${e.message}` });
         this.warn(`${keys}: ${s.detail}`);
-      },
-    );
+      });
   }
 
   status(): StreamStatus[] {

@@ -120,3 +120,20 @@ test('a daemon restart while the guest runs attaches to its display again from t
   expect(qemu.exitCode).toBeNull(); // the guest never noticed
   for (const [op, sub] of [['stopped', 'end'], ['release', 'end']]) expect(hook(op, sub, live).status).toBe(0);
 });
+
+test('a display that cannot be attached is reported in status; the daemon stays up and release still restores', async () => {
+  const before = await screenshot('Virtual-1');
+  // The VM's bus runs, but no QEMU is on it.
+  const live = xml.replace("<graphics type='dbus'/>", `<graphics type='dbus' address='${vmBus.address}'/>`);
+  for (const [op, sub, body] of [['prepare', 'begin', xml], ['started', 'begin', live]]) expect(hook(op, sub, body).status).toBe(0);
+  let rows: StreamRow[] = [];
+  for (let i = 0; i < 100 && rows[0]?.[3] !== 'failed'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    rows = await streams();
+  }
+  expect(rows[0].slice(2, 4)).toEqual(['qemu-dbus', 'failed']);
+  expect(rows[0][4]).toMatch(/^cannot attach to the D-Bus display at unix:path=.*: .*org\.qemu/);
+  expect(daemon!.log()).toMatch(/cannot attach to the D-Bus display/);
+  for (const [op, sub] of [['stopped', 'end'], ['release', 'end']]) expect(hook(op, sub, live).status).toBe(0);
+  expect((await screenshot('Virtual-1')).equals(before)).toBe(true);
+});
