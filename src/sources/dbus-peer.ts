@@ -40,6 +40,8 @@ const LE = 'l'.charCodeAt(0);
  */
 /** The D-Bus specification's maximum message length (a 4K scanout is a quarter of it). */
 export const MAX_MESSAGE = 128 * 1024 * 1024;
+/** More fds than any honest run of messages carries before they are parsed. */
+const MAX_QUEUED_FDS = 1024;
 
 export class PeerLink extends EventEmitter {
   /** Received bytes not yet parsed, in the chunks they came in (joined once a message is whole). */
@@ -115,6 +117,9 @@ export class PeerLink extends EventEmitter {
       this.rxChunks.push(r.data);
       this.rxLen += r.data.length;
       this.fdQueue.push(...r.fds);
+      // Fds arrive with the first byte of their message; a peer that sends far more than its
+      // messages claim is trying to exhaust ours.
+      if (this.fdQueue.length > MAX_QUEUED_FDS) return this.close(new Error(`the peer sent more than ${MAX_QUEUED_FDS} file descriptors ahead of its messages`));
     }
     if (this.state === 'auth') this.onAuthData();
     if (this.state === 'open') this.parseMessages();

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, readFileSync, readdirSync, writeSync } from 'node:fs';
-import { memfdCreate, socketPair } from '../../src/kernel/native-socket';
+import { memfdCreate, sendWithFds, socketPair } from '../../src/kernel/native-socket';
 import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-peer';
 import type { PeerMessage } from '../../src/sources/dbus-peer';
 
@@ -107,4 +107,18 @@ test('a message longer than the D-Bus limit closes the link instead of buffering
   writeSync(qemu.fd, head);
   expect((await closed)?.message).toMatch(/exceeds the D-Bus limit of 134217728 bytes/);
   qemu.close();
+});
+
+test('a peer that sends file descriptors without messages is cut off before it exhausts ours', async () => {
+  const { ours, qemu } = await pair();
+  const closed = new Promise<Error | undefined>((r) => ours.on('close', r));
+  const before = openFds();
+  const mem = memfdCreate('flood');
+  // 1120 fds, 16 per datagram (the addon's limit), each with one byte that never forms a message.
+  for (let i = 0; i < 70; i++) sendWithFds(qemu.fd, Buffer.from('l'), Array(16).fill(mem));
+  expect((await closed)?.message).toMatch(/more than 1024 file descriptors ahead of its messages/);
+  closeSync(mem);
+  qemu.close();
+  // Everything received was closed with the link.
+  expect(openFds()).toBeLessThanOrEqual(before);
 });
