@@ -173,7 +173,9 @@ check "prepare's stdin is the inactive XML with our metadata and no display addr
 check "started's stdin is the live XML with libvirt's per-VM bus address" xml_has "$TRACE/df-tcg-vga.started.xml" "<graphics type='dbus' address='unix:path=/run/libvirt/qemu/dbus/"
 check "node read exactly the bytes the shim got from libvirt (prepare)" sha_matches df-tcg-vga prepare
 check "node read exactly the bytes the shim got from libvirt (started)" sha_matches df-tcg-vga started
-check "the daemon attached to the VM's D-Bus display as libvirt-qemu and frames are flipped" wait_streaming df-tcg-vga
+check "the daemon attached to the VM's D-Bus display and frames are flipped" wait_streaming df-tcg-vga
+helper_users() { ps -eo user:32,args | grep -v grep | grep 'bus-helper.js unix:path=/run/libvirt/qemu/dbus/' | awk '{print $1}' | sort -u | tr '\n' ' '; }
+check "the bus helper on libvirt's per-VM bus runs as libvirt-qemu, not root" expect_eq "$(helper_users)" "libvirt-qemu "
 sleep 2 # SeaBIOS prints under TCG within a second or two
 check "the simulated monitor shows the firmware screen (artifact firmware-screen.png)" bash -c "$(declare -f shot png_has_text); DF='$DF'; ART='$ART'; REPO='$REPO'; shot firmware-screen && png_has_text '$ART/firmware-screen.png'"
 check "status reports the domain active with its qemu-dbus stream" bash -c "$DF status | grep -E 'df-tcg-vga +active' && $DF status | grep -E 'df-tcg-vga +directflip/output\[1\]/plane\[1\] +qemu-dbus +streaming'"
