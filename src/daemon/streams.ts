@@ -39,6 +39,8 @@ interface Stream {
   retire(fbs: number[]): void;
 }
 
+const WARN_EVERY_MS = 10_000;
+
 /**
  * A domain's streaming sources while it is active: one frame pipeline per CRTC, a vfio source
  * per vfio plane, and a D-Bus display listener per QEMU console (its picture and, when one is
@@ -49,14 +51,23 @@ export class DomainStreams {
   private readonly streams: Stream[] = [];
   private readonly pipelines = new Map<number, FramePipeline>();
   private stopped = false;
+  /** When each distinct warning was last logged: a stream failing at 60 fps must not flood the log. */
+  private readonly warned = new Map<string, number>();
 
   constructor(
     private readonly host: Host,
     private readonly dev: KmsDevice,
     private readonly events: EventHub,
     private readonly record: DomainRecord,
-    private readonly warn: (msg: string) => void,
+    private readonly log: (msg: string) => void,
   ) {}
+
+  private warn(msg: string): void {
+    const now = Date.now();
+    if (now - (this.warned.get(msg) ?? -Infinity) < WARN_EVERY_MS) return;
+    this.warned.set(msg, now);
+    this.log(msg);
+  }
 
   private pipeline(crtcId: number): FramePipeline {
     let p = this.pipelines.get(crtcId);
