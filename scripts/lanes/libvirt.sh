@@ -61,7 +61,7 @@ cleanup() {
   rm -f /run/libvirt/qemu/dbus/*-df-tcg-*
   [ -f /etc/libvirt/hooks/qemu.d/50-directflip ] && $DF uninstall >/dev/null 2>&1
   rm -f /etc/libvirt/hooks/qemu.d/10-lane-sentinel
-  rm -rf "$TRACE" /run/directflip/domains/df-tcg-*.json
+  rm -rf "$TRACE" /run/directflip/domains/df-tcg-*.json /opt/directflip-lane
 }
 trap cleanup EXIT
 cleanup
