@@ -1,6 +1,6 @@
 import * as dbus from 'dbus-next';
 import { connectBus } from './connect';
-import { BUS_NAME, MANAGER_IFACE, OBJECT_PATH } from './names';
+import { BUS_NAME, MANAGER_IFACE, OBJECT_PATH, SIMULATOR_IFACE } from './names';
 import { withTimeout } from './timeout';
 
 export interface CallError extends Error {
@@ -13,11 +13,20 @@ export interface CallError extends Error {
  * One call to directflipd, with a timeout on the connection and on the call; the connection is
  * closed afterwards so a hook process exits at once. Small on purpose: the hook loads it.
  */
-export async function callManager(address: string | undefined, member: string, signature: string, body: unknown[], timeoutMs: number): Promise<unknown[]> {
+export function callManager(address: string | undefined, member: string, signature: string, body: unknown[], timeoutMs: number): Promise<unknown[]> {
+  return callDaemon(address, MANAGER_IFACE, member, signature, body, timeoutMs);
+}
+
+/** What a simulated monitor shows, as a PNG (daemons on sim: hosts only). */
+export async function simScreenshotOf(address: string | undefined, connector: string, timeoutMs: number): Promise<Buffer> {
+  return (await callDaemon(address, SIMULATOR_IFACE, 'Screenshot', 's', [connector], timeoutMs))[0] as Buffer;
+}
+
+async function callDaemon(address: string | undefined, iface: string, member: string, signature: string, body: unknown[], timeoutMs: number): Promise<unknown[]> {
   const bus = await connectBus(address, timeoutMs);
   try {
     const reply = await withTimeout(
-      bus.call(new dbus.Message({ destination: BUS_NAME, path: OBJECT_PATH, interface: MANAGER_IFACE, member, signature, body })),
+      bus.call(new dbus.Message({ destination: BUS_NAME, path: OBJECT_PATH, interface: iface, member, signature, body })),
       timeoutMs,
       `directflipd ${member}`,
     );

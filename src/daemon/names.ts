@@ -4,6 +4,8 @@ import { join } from 'node:path';
 export const BUS_NAME = 'io.github.directflip1';
 export const OBJECT_PATH = '/io/github/directflip1';
 export const MANAGER_IFACE = 'io.github.directflip1.Manager';
+/** Served only by a daemon on a simulated host: what its monitors show. */
+export const SIMULATOR_IFACE = 'io.github.directflip1.Simulator';
 export const PLANE_STRUCT = '(ssuusss(iiuu)i)';
 
 /** The introspection XML kept in the repo is what the service answers, byte for byte. */

@@ -5,7 +5,7 @@ import type { Plan } from '../kms/types';
 import type { DomainStatus, Engine } from './engine';
 import { DaemonError } from './errors';
 import type { Logger } from './log';
-import { BUS_NAME, introspectionXml, MANAGER_IFACE, OBJECT_PATH } from './names';
+import { BUS_NAME, introspectionXml, MANAGER_IFACE, OBJECT_PATH, SIMULATOR_IFACE } from './names';
 import { withTimeout } from './timeout';
 
 const { Message, Variant } = dbus;
@@ -14,7 +14,6 @@ const { Message, Variant } = dbus;
  * Test and demo surface of a simulated host, not part of the Manager contract: Screenshot(s
  * connector) → ay, a PNG of that monitor. Absent on real hardware.
  */
-export const SIMULATOR_IFACE = 'io.github.directflip1.Simulator';
 type Msg = InstanceType<typeof Message>;
 
 /** A plane assignment as the D-Bus struct (ssuusss(iiuu)i). */

@@ -1,13 +1,9 @@
-import * as dbus from 'dbus-next';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { callManager } from '../daemon/client';
-import { BUS_NAME, OBJECT_PATH } from '../daemon/names';
-import { SIMULATOR_IFACE } from '../daemon/service';
-import { withTimeout } from '../daemon/timeout';
+import { callManager, simScreenshotOf } from '../daemon/client';
 import { decodePng, distinctColours } from '../util/png';
 import { REPO_ROOT, runHookAsLibvirt, startBus, startDaemon } from './processes';
 
@@ -47,15 +43,7 @@ const GUESTS: Guest[] = [
 const QEMU = 'qemu-system-x86_64';
 const LIFECYCLE: [string, string][] = [['prepare', 'begin'], ['start', 'begin'], ['started', 'begin'], ['stopped', 'end'], ['release', 'end']];
 
-async function screenshot(address: string, connector: string): Promise<Buffer> {
-  const bus = dbus.sessionBus({ busAddress: address });
-  try {
-    const r = await withTimeout(bus.call(new dbus.Message({ destination: BUS_NAME, path: OBJECT_PATH, interface: SIMULATOR_IFACE, member: 'Screenshot', signature: 's', body: [connector] })), 10_000, 'Screenshot');
-    return r!.body[0] as Buffer;
-  } finally {
-    bus.disconnect();
-  }
-}
+const screenshot = (address: string, connector: string) => simScreenshotOf(address, connector, 10_000);
 
 /**
  * directflip's main job on a simulated host: a private dbus-daemon, directflipd, and libvirt's

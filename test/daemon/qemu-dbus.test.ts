@@ -3,10 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import dbus from 'dbus-next';
-import { callManager } from '../../src/daemon/client';
-import { BUS_NAME, OBJECT_PATH } from '../../src/daemon/names';
-import { SIMULATOR_IFACE } from '../../src/daemon/service';
+import { callManager, simScreenshotOf } from '../../src/daemon/client';
 import { decodePng, distinctColours } from '../../src/util/png';
 import { runHookAsLibvirt, startBus, startDaemon } from '../helpers/bus';
 import type { DaemonProc } from '../helpers/bus';
@@ -51,15 +48,7 @@ const hook = (op: string, sub: string, body: string) =>
   runHookAsLibvirt(['df-tcg-vga', op, sub, '-'], body, { DIRECTFLIP_BUS_ADDRESS: ours.address, DIRECTFLIP_RUN_DIR: join(root, 'run/directflip'), DIRECTFLIP_TIMEOUT_MS: '5000' });
 type StreamRow = [string, string, string, string, string, number, number, number, bigint];
 const streams = async () => (await callManager(ours.address, 'Streams', '', [], 5000))[0] as StreamRow[];
-async function screenshot(connector: string): Promise<Buffer> {
-  const b = dbus.sessionBus({ busAddress: ours.address });
-  try {
-    const r = await b.call(new dbus.Message({ destination: BUS_NAME, path: OBJECT_PATH, interface: SIMULATOR_IFACE, member: 'Screenshot', signature: 's', body: [connector] }));
-    return r!.body[0] as Buffer;
-  } finally {
-    b.disconnect();
-  }
-}
+const screenshot = (connector: string) => simScreenshotOf(ours.address, connector, 5000);
 
 test("started attaches to QEMU's D-Bus display; frames stream onto the planned plane; release restores the monitor exactly", async () => {
   const before = await screenshot('Virtual-1');

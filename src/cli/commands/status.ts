@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { callManager } from '../../daemon/client';
 import type { CallError } from '../../daemon/client';
 import { busAddress } from '../../daemon/names';
+import { daemonOptions } from '../daemon-options';
 import { CliError, printJson } from '../output';
 import { table } from '../table';
 
@@ -17,9 +18,7 @@ export const statusCommand: CommandModule<object, Args> = {
   command: 'status',
   describe: 'Ask directflipd which domains it shows, on which connector, CRTC and planes',
   builder: (y: Argv) =>
-    y
-      .option('bus', { type: 'string', describe: 'D-Bus address of the daemon (default: env DIRECTFLIP_BUS_ADDRESS, else the system bus)' })
-      .option('timeout-ms', { type: 'number', default: 10_000, describe: 'How long to wait for the daemon' })
+    daemonOptions(y)
       .example('$0 status', 'The domains the system daemon knows')
       .example('$0 status --json', 'The same as JSON')
       .epilogue('Exit status: 0 answered, 1 the daemon is not running or refused.') as Argv<Args>,
