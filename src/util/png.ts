@@ -5,14 +5,25 @@ export function encodePng(width: number, height: number, rgba: Buffer): Buffer {
   if (rgba.length !== width * height * 4) throw new RangeError(`expected ${width * height * 4} RGBA bytes, got ${rgba.length}`);
   const raw = Buffer.alloc((width * 4 + 1) * height);
   for (let y = 0; y < height; y++) rgba.copy(raw, y * (width * 4 + 1) + 1, y * width * 4, (y + 1) * width * 4);
+  return pngFile(width, height, COLOUR.RGBA, raw);
+}
+
+/** PNG colour types (8 bits per channel here). */
+export const COLOUR = { RGB: 2, RGBA: 6 } as const;
+
+/**
+ * The PNG container around image rows that are already filtered (each row led by its filter
+ * byte): signature, IHDR, one IDAT, IEND.
+ */
+export function pngFile(width: number, height: number, colour: number, filteredRows: Buffer, level?: number): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 6, 0, 0, 0], 8);
+  ihdr.set([8, colour, 0, 0, 0], 8); // 8 bits, deflate, adaptive filtering, no interlace
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
+    chunk('IDAT', deflateSync(filteredRows, level === undefined ? {} : { level })),
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }

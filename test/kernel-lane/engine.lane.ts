@@ -5,7 +5,7 @@
  * plane; then the host's own picture and every property back as they were.
  */
 import { DRM_FORMAT } from '../../src/kernel/constants';
-import { dumpProperties, readTopology } from '../../src/kernel/topology';
+import { dumpProperties } from '../../src/kernel/topology';
 import type { Topology } from '../../src/kernel/topology';
 import type { KmsDevice } from '../../src/kernel/types';
 import { commitPlan } from '../../src/kms/commit';
@@ -15,7 +15,7 @@ import { restoreSnapshots } from '../../src/kms/restore';
 import type { ObjectSnapshot } from '../../src/kms/snapshot';
 import { TestOnlyJudge } from '../../src/kms/test-only';
 import type { DomainRequest, Plan, PlaneRequest } from '../../src/kms/types';
-import { cardOf, collectMappings, openMaster, dumbFb, emitPng, freeFb, Image, paint, Writeback } from './guest';
+import { collectMappings, openVkmsDisplay, dumbFb, emitPng, freeFb, Image, paint, Writeback } from './guest';
 import type { DumbFb } from './guest';
 
 /** Guest pictures: busy enough that an off-by-one in position or stride cannot pass. */
@@ -43,12 +43,7 @@ describe('KMS engine on vkms, verified through writeback', () => {
   const fbs: DumbFb[] = [];
 
   beforeAll(async () => {
-    dev = await openMaster(cardOf('vkms'));
-    t = readTopology(dev);
-    wb = new Writeback(dev, t);
-    const conn = t.connectors.find((c) => c.name === 'Virtual-1');
-    if (!conn?.crtcId) throw new Error('Virtual-1 is not driven at boot (fbdev should have lit it)');
-    crtcId = conn.crtcId;
+    ({ dev, t, wb, crtcId } = await openVkmsDisplay());
   });
 
   afterAll(async () => {

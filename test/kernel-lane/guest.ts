@@ -6,12 +6,12 @@
 import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 import { DRM_CLIENT_CAP, DRM_FORMAT, DRM_MODE_ATOMIC, DRM_MODE_FB_MODIFIERS } from '../../src/kernel/constants';
 import { loadAddon, nativeBackend } from '../../src/kernel/native';
 import { readTopology } from '../../src/kernel/topology';
 import type { Topology, TopoConnector } from '../../src/kernel/topology';
 import type { KernelBackend, KmsDevice, VfioContainer, VfioDevice, VfioGroup } from '../../src/kernel/types';
+import { COLOUR, pngFile } from '../../src/util/png';
 import { report, toHost } from './runner';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -334,19 +334,7 @@ export class Image {
         prev = v;
       }
     }
-    const ihdr = Buffer.alloc(13);
-    ihdr.writeUInt32BE(this.width, 0);
-    ihdr.writeUInt32BE(this.height, 4);
-    ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, truecolour, deflate, adaptive filtering, no interlace
-    const chunk = (type: string, data: Buffer) => {
-      const head = Buffer.alloc(8);
-      head.writeUInt32BE(data.length, 0);
-      head.write(type, 4, 'latin1');
-      const crc = Buffer.alloc(4);
-      crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
-      return Buffer.concat([head, data, crc]);
-    };
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+    return pngFile(this.width, this.height, COLOUR.RGB, raw, 9);
   }
 }
 
@@ -436,4 +424,13 @@ export class Writeback {
       freeFb(this.dev, f);
     }
   }
+}
+
+/** vkms as DRM master, its topology, writeback capture, and the CRTC fbdev lit Virtual-1 with at boot. */
+export async function openVkmsDisplay(): Promise<{ dev: KmsDevice; t: Topology; wb: Writeback; crtcId: number }> {
+  const dev = await openMaster(cardOf('vkms'));
+  const t = readTopology(dev);
+  const crtcId = t.connectors.find((c) => c.name === 'Virtual-1')?.crtcId ?? 0;
+  if (!crtcId) throw new Error('Virtual-1 is not driven at boot (fbdev should have lit it)');
+  return { dev, t, wb: new Writeback(dev, t), crtcId };
 }

@@ -7,7 +7,6 @@
  */
 import { DRM_CLOEXEC, DRM_FORMAT, DRM_MODE_ATOMIC, DRM_RDWR } from '../../src/kernel/constants';
 import { socketPair } from '../../src/kernel/native-socket';
-import { readTopology } from '../../src/kernel/topology';
 import type { Topology, TopoPlane } from '../../src/kernel/topology';
 import type { KmsDevice } from '../../src/kernel/types';
 import type { PlaneAssignment } from '../../src/kms/types';
@@ -17,7 +16,7 @@ import { EventHub, FramePipeline } from '../../src/sources/pipeline';
 import { DisplayListener } from '../../src/sources/qemu-listener';
 import { ScanoutTarget } from '../../src/sources/scanout-target';
 import type { DumbFb } from './guest';
-import { cardOf, collectMappings, dumbFb, emitPng, freeFb, Image, native, openMaster, paint, sleep, Writeback } from './guest';
+import { cardOf, collectMappings, dumbFb, emitPng, freeFb, Image, native, openVkmsDisplay, paint, sleep, Writeback } from './guest';
 
 const LISTENER = 'org.qemu.Display1.Listener';
 const W = 480;
@@ -65,11 +64,7 @@ describe('qemu-dbus dma-buf path: a harness plays QEMU with vgem dma-bufs, shown
 
   beforeAll(async () => {
     vgem = native().openKms(cardOf('vgem'));
-    dev = await openMaster(cardOf('vkms'));
-    t = readTopology(dev);
-    wb = new Writeback(dev, t);
-    crtcId = t.connectors.find((c) => c.name === 'Virtual-1')?.crtcId ?? 0;
-    if (!crtcId) throw new Error('Virtual-1 is not driven at boot');
+    ({ dev, t, wb, crtcId } = await openVkmsDisplay());
     overlay = t.planes.find((p) => p.type === 'overlay')!;
     // A known background on the primary plane.
     background = dumbFb(dev, 1024, 768);

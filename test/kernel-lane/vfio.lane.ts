@@ -12,7 +12,6 @@ import { parseDomainXml } from '../../src/config';
 import { DRM_MODE_ATOMIC, VFIO } from '../../src/kernel/constants';
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
-import { readTopology } from '../../src/kernel/topology';
 import type { Topology } from '../../src/kernel/topology';
 import type { KmsDevice, VfioDevice } from '../../src/kernel/types';
 import { Occupancy } from '../../src/kms/occupancy';
@@ -28,7 +27,7 @@ import { VfioSource } from '../../src/sources/vfio-source';
 import { planeOff } from '../../src/sources/vfio-query';
 import { listMdevs } from '../../src/sys/mdevs';
 import type { Mdev } from './guest';
-import { cardOf, collectMappings, openMaster, dumbFb, emitPng, freeFb, guestDisable, guestMode, guestPan, Image, mapVram, mbochsMdev, openMdev, paint, recordingBackend, sleep, Writeback } from './guest';
+import { collectMappings, openVkmsDisplay, dumbFb, emitPng, freeFb, guestDisable, guestMode, guestPan, Image, mapVram, mbochsMdev, openMdev, paint, recordingBackend, sleep, Writeback } from './guest';
 import type { DumbFb } from './guest';
 
 const NS = 'https://directflip.github.io/xmlns/domain/1';
@@ -70,11 +69,7 @@ describe('vfio source on mbochs, shown on vkms, verified through writeback', () 
 
   beforeAll(async () => {
     m = mbochsMdev('mbochs-medium');
-    dev = await openMaster(cardOf('vkms'));
-    t = readTopology(dev);
-    wb = new Writeback(dev, t);
-    crtcId = t.connectors.find((c) => c.name === 'Virtual-1')?.crtcId ?? 0;
-    if (!crtcId) throw new Error('Virtual-1 is not driven at boot');
+    ({ dev, t, wb, crtcId } = await openVkmsDisplay());
     const rec = recordingBackend();
     devices = rec.devices;
     host = { ...openHost('native'), backend: rec.backend };

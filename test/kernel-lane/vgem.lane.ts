@@ -7,10 +7,9 @@
  */
 import { DRM_CLOEXEC, DRM_FORMAT, DRM_MODE_ATOMIC, DRM_MODE_FB_MODIFIERS, DRM_RDWR } from '../../src/kernel/constants';
 import { loadAddon } from '../../src/kernel/native';
-import { readTopology } from '../../src/kernel/topology';
 import type { Topology, TopoPlane } from '../../src/kernel/topology';
 import type { AtomicProp, KmsDevice } from '../../src/kernel/types';
-import { cardOf, collectMappings, dumbFb, emitPng, freeFb, Image, native, openMaster, paint, sleep, Writeback } from './guest';
+import { cardOf, collectMappings, dumbFb, emitPng, freeFb, Image, native, openVkmsDisplay, paint, sleep, Writeback } from './guest';
 
 const BG = (x: number, y: number) => (((x >> 5) + (y >> 5)) & 1 ? 0x303030 : 0x505050) | ((x & 0x1f) << 3);
 const WIN = { x: 300, y: 200, w: 400, h: 300 };
@@ -37,11 +36,7 @@ describe('vgem dma-buf into vkms (PRIME), verified through writeback', () => {
 
   beforeAll(async () => {
     vgem = native().openKms(cardOf('vgem'));
-    dev = await openMaster(cardOf('vkms'));
-    t = readTopology(dev);
-    wb = new Writeback(dev, t);
-    crtcId = t.connectors.find((c) => c.name === 'Virtual-1')?.crtcId ?? 0;
-    if (!crtcId) throw new Error('Virtual-1 is not driven at boot');
+    ({ dev, t, wb, crtcId } = await openVkmsDisplay());
   });
 
   afterAll(async () => {
