@@ -1,4 +1,5 @@
 import { connectUnix } from '../kernel/native-socket';
+import { withTimeout } from '../daemon/timeout';
 import { PeerLink } from './dbus-peer';
 
 /** One graphic console of QEMU's D-Bus display, as its object reports it. */
@@ -90,9 +91,4 @@ export function pickConsole(consoles: ConsoleInfo[], want: ConsoleWanted): { con
   const c = consoles.find((x) => x.type.toLowerCase() === 'graphic') ?? consoles[0];
   if (!c) throw new Error('the display has no console');
   return { console: c, why: `console ${c.index}, the first graphic console` };
-}
-
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
 }

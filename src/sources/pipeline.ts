@@ -86,17 +86,17 @@ export class FramePipeline {
 
   /** Whether `fb` is on screen or being flipped to: not to be written into. */
   busy(fb: number): boolean {
-    return [this.inFlight, this.onScreen].some((m) => [...m.values()].some((f) => f.fbs.includes(fb)));
+    return shows(fb, this.inFlight, this.onScreen);
   }
 
   /** Whether a commit showing `fb` is in flight or queued (a flip to it is on its way). */
   pending(fb: number): boolean {
-    return [this.inFlight, this.queued].some((m) => [...m.values()].some((f) => f.fbs.includes(fb)));
+    return shows(fb, this.inFlight, this.queued);
   }
 
   /** Whether `fb` is on screen, in flight or queued: not to be freed. */
   inUse(fb: number): boolean {
-    return this.busy(fb) || [...this.queued.values()].some((f) => f.fbs.includes(fb));
+    return shows(fb, this.inFlight, this.onScreen, this.queued);
   }
 
   submit(frame: Frame): void {
@@ -149,4 +149,9 @@ export class FramePipeline {
   stop(): void {
     this.stopWatching();
   }
+}
+
+/** Whether a frame in any of these per-plane maps shows `fb`. */
+function shows(fb: number, ...frames: Map<number, Frame>[]): boolean {
+  return frames.some((m) => [...m.values()].some((f) => f.fbs.includes(fb)));
 }

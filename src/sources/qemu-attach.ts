@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { socketPair } from '../kernel/native-socket';
 import { PeerLink } from './dbus-peer';
 import type { ConsoleInfo, ConsoleWanted } from './display-bus';
-import { unixPath, withTimeout } from './display-bus';
+import { withTimeout } from '../daemon/timeout';
+import { unixPath } from './display-bus';
 
 export interface Attached {
   link: PeerLink;
