@@ -20,6 +20,8 @@ const FOURCC_32BPP = new Set([0x34325258, 0x34325241, 0x34324258, 0x34324241]);
 export class RegionCopier {
   private surfaces: Surface[] = [];
   private shape = '';
+  /** Region offsets by index: fixed for the device's life, so asked once, not per frame. */
+  private readonly offsets = new Map<number, bigint>();
 
   constructor(
     private readonly dev: KmsDevice,
@@ -46,8 +48,9 @@ export class RegionCopier {
     }
     const s = this.surfaces.find((x) => !pipeline.busy(x.fb));
     if (!s) return null;
-    const region = this.device.getRegionInfo(q.regionIndex);
-    const data = this.device.regionRead(region.offset, q.size);
+    let offset = this.offsets.get(q.regionIndex);
+    if (offset === undefined) this.offsets.set(q.regionIndex, (offset = this.device.getRegionInfo(q.regionIndex).offset));
+    const data = this.device.regionRead(offset, q.size);
     for (let y = 0; y < q.height; y++) data.copy(s.map, y * s.pitch, y * q.stride, y * q.stride + q.width * 4);
     pipeline.plane(planeId).bytesCopied += q.width * q.height * 4;
     return s.fb;
