@@ -138,20 +138,22 @@ static Value ReadEvents(const CallbackInfo& info) {
   return out;
 }
 
-// Calls `cb(events)` with every batch of DRM events the fd delivers; returns the stop function.
+// Calls `cb(events)` with every batch of DRM events the fd delivers, and `onError(err)` (optional)
+// with what `cb` or the read threw; returns the stop function.
 static Value WatchEvents(const CallbackInfo& info) {
   Env env = info.Env();
   int fd = ArgFd(info, 0);
   std::string path = ArgPath(info, 1);
   if (info.Length() < 3 || !info[2].IsFunction()) throw TypeError::New(env, "argument 3: callback must be a function");
   auto cb = std::make_shared<FunctionReference>(Persistent(info[2].As<Function>()));
+  auto onError = ArgOptionalCallback(info, 3);
   FdPoll* p = FdPoll::Start(env, fd, UV_READABLE, [cb, fd, path](Env e, int status, int) {
     Array events = Array::New(e);
     if (status < 0) ThrowSys(e, -status, "poll", path);
     while (ReadEventsInto(e, fd, path, events)) {
     }
     if (events.Length()) cb->MakeCallback(e.Global(), {events});
-  }, path);
+  }, onError, path);
   return Function::New(env, [p](const CallbackInfo& i) -> Value {
     p->Stop();
     return i.Env().Undefined();

@@ -115,18 +115,20 @@ static Value MemfdCreate(const CallbackInfo& info) {
 }
 
 // One poller per fd: calls `cb(mask)` with 1 when the fd is readable or hung up and 2 when
-// writable, for writability only while asked. Returns {stop, wantWritable}.
+// writable, for writability only while asked, and `onError(err)` (optional) with what `cb`
+// threw. Returns {stop, wantWritable}.
 static Value WatchFd(const CallbackInfo& info) {
   Env env = info.Env();
   int fd = ArgFd(info, 0);
   if (info.Length() < 2 || !info[1].IsFunction()) throw TypeError::New(env, "argument 2: callback must be a function");
   auto cb = std::make_shared<FunctionReference>(Persistent(info[1].As<Function>()));
+  auto onError = ArgOptionalCallback(info, 2);
   const int base = UV_READABLE | UV_DISCONNECT;
   FdPoll* p = FdPoll::Start(env, fd, base, [cb](Env e, int status, int events) {
     // An error (e.g. the fd was hung up under us) is reported as readable: the read then tells.
     int mask = status < 0 ? 1 : ((events & (UV_READABLE | UV_DISCONNECT)) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0);
     cb->MakeCallback(e.Global(), {Number::New(e, mask)});
-  }, "");
+  }, onError, "");
   Object o = Object::New(env);
   o.Set("stop", Function::New(env, [p](const CallbackInfo& i) -> Value {
     p->Stop();
