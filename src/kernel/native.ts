@@ -1,13 +1,12 @@
 import { constants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Addon } from './addon';
+import { kernelError } from './errors';
 import type {
   AddFb2Args, AtomicProp, CardResources, ConnectorInfo, CrtcInfo, DrmEvent, DrmVersion, DumbBuffer, EncoderInfo, Fb2Info, GfxPlaneInfo,
   KernelBackend, KmsDevice, Lease, ObjectProperties, PlaneInfo, PropertyInfo, VfioContainer, VfioDevice, VfioDeviceInfo, VfioGroup,
   VfioRegionInfo,
 } from './types';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Addon = Record<string, any>;
 
 let addon: Addon | undefined;
 
@@ -87,6 +86,9 @@ class NativeKms implements KmsDevice {
   createDumb(w: number, h: number, bpp: number): DumbBuffer { return this.a.drmCreateDumb(this.fd, this.path, w, h, bpp); }
   mapDumb(handle: number): bigint { return this.a.drmMapDumb(this.fd, this.path, handle); }
   mmap(offset: bigint, size: number): Buffer { return this.a.mmap(this.fd, this.path, offset, size); }
+  munmap(map: Buffer): void {
+    if (!this.a.munmap(map)) throw kernelError('EINVAL', 'munmap', this.path);
+  }
   destroyDumb(handle: number): void { this.a.drmDestroyDumb(this.fd, this.path, handle); }
   createLease(objects: number[], flags: number): Lease { return this.a.drmCreateLease(this.fd, this.path, objects, flags); }
   close(): void { this.a.close(this.fd, this.path); }
