@@ -185,6 +185,12 @@ export interface KmsDevice {
   mapDumb(handle: number): bigint;
   /** mmap(fd, offset, size) shared; the Buffer views the buffer's memory. */
   mmap(offset: bigint, size: number): Buffer;
+  /**
+   * Ends a mapping from `mmap` now. A live mapping keeps the DRM file (and with it master and
+   * every fb it made) after close(), so whoever drops master or closes must unmap first. The
+   * Buffer stays safe to touch but no longer views the device. EINVAL if it is not a live mapping.
+   */
+  munmap(map: Buffer): void;
   destroyDumb(handle: number): void;
   createLease(objects: number[], flags: number): Lease;
   close(): void;

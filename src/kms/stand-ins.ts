@@ -34,6 +34,8 @@ export class StandIns {
     const pattern = Buffer.alloc((width + 64) * 4);
     for (let p = 0; p < width + 64; p++) pattern.fill((p >> 5) & 1 ? 0x38 : 0x30, p * 4, p * 4 + 3);
     for (let y = 0; y < height; y++) pattern.copy(map, y * pitch, (y % 64) * 4, (y % 64 + width) * 4);
+    // Unmapped at once: a mapping left to GC would keep the card's file, and master, after close.
+    this.dev.munmap(map);
   }
 
   cleanup(): void {

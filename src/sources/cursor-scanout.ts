@@ -73,6 +73,8 @@ export class CursorScanout {
   free(): void {
     for (const b of this.bufs.splice(0)) {
       try {
+        // First: a live mapping would keep the DRM file, and master, after close.
+        this.target.dev.munmap(b.map);
         this.target.dev.rmFb(b.fb);
         this.target.dev.destroyDumb(b.handle);
       } catch {

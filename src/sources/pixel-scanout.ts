@@ -138,6 +138,8 @@ export class PixelScanout {
   private destroy(list: Surface[]): void {
     for (const s of list) {
       try {
+        // First: a live mapping would keep the DRM file, and master, after close.
+        this.target.dev.munmap(s.map);
         this.target.dev.rmFb(s.fb);
         this.target.dev.destroyDumb(s.handle);
       } catch {

@@ -63,6 +63,8 @@ export class RegionCopier {
   free(): void {
     for (const s of this.surfaces.splice(0)) {
       try {
+        // First: a live mapping would keep the DRM file, and master, after close.
+        this.dev.munmap(s.map);
         this.dev.rmFb(s.fb);
         this.dev.destroyDumb(s.handle);
       } catch {

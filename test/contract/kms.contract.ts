@@ -175,6 +175,24 @@ export function kmsContract(name: string, make: () => KmsBackend): void {
       dev = be.open();
     });
 
+    test('a live mapping keeps the closed file, its master and its fbs; munmap lets them go', () => {
+      const f = fixture(dev);
+      const other = be.open();
+      const { fb, dumb } = f.makeFb();
+      dev.atomic(f.planeProps(f.primary, fb, f.mode.hdisplay, f.mode.vdisplay), DRM_MODE_ATOMIC.ALLOW_MODESET);
+      const map = dev.mmap(dev.mapDumb(dumb.handle), dumb.size);
+      dev.close();
+      expect(other.getPlane(f.primary.id).fbId).toBe(fb);
+      expect(errOf(() => other.setMaster()).code).toBe('EBUSY');
+      dev.munmap(map);
+      expect(errOf(() => dev.munmap(map)).code).toBe('EINVAL');
+      expect(other.getPlane(f.primary.id).fbId).not.toBe(fb);
+      other.setMaster();
+      other.dropMaster();
+      other.close();
+      dev = be.open();
+    });
+
     test('property blobs round-trip; only the creator may destroy one', () => {
       const id = dev.createPropBlob(Buffer.from('directflip'));
       expect(dev.getPropBlob(id).toString()).toBe('directflip');

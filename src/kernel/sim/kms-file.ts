@@ -29,6 +29,8 @@ export class SimKmsFile implements KmsDevice {
   private events: DrmEvent[] = [];
   private watchers = new Set<(ev: DrmEvent[]) => void>();
   private readonly gem: GemHandles;
+  /** Live mmaps: each holds a reference on the struct file, so drm_release waits for the last. */
+  private readonly maps = new Set<Buffer>();
 
   constructor(
     readonly card: SimCard,
@@ -334,7 +336,20 @@ export class SimKmsFile implements KmsDevice {
 
   mmap(offset: bigint, size: number): Buffer {
     this.enter('mmap');
-    return this.gem.mmap(offset, size);
+    const m = this.gem.mmap(offset, size);
+    this.maps.add(m);
+    return m;
+  }
+
+  /** munmap() needs no fd: it works after close(), and the last one lets the file go. */
+  munmap(map: Buffer): void {
+    if (!this.maps.delete(map)) throw kernelError('EINVAL', 'munmap', this.path, 'not a live mapping of this file');
+    if (this.closed && this.maps.size === 0) this.card.closeFile(this);
+  }
+
+  /** Whether the kernel still holds this file (closed but mapped). */
+  get released(): boolean {
+    return this.closed && this.maps.size === 0;
   }
 
   /** drm_mode_destroy_dumb() is drm_gem_handle_delete(): any handle goes. */
@@ -372,6 +387,7 @@ export class SimKmsFile implements KmsDevice {
     if (this.closed) throw kernelError('EBADF', 'close', this.path);
     this.closed = true;
     this.watchers.clear();
-    this.card.closeFile(this);
+    // A live mapping keeps the file, its master and its fbs, as in the kernel (vm_file's ref).
+    if (this.maps.size === 0) this.card.closeFile(this);
   }
 }
