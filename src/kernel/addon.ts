@@ -44,8 +44,11 @@ export interface Addon {
   drmAtomic(fd: number, path: string, objects: number[], props: number[], values: bigint[], flags: number, userData: bigint): void;
   drmAtomicAsync(fd: number, path: string, objects: number[], props: number[], values: bigint[], flags: number, userData: bigint): Promise<void>;
   drmReadEvents(fd: number, path: string): DrmEvent[];
-  /** Returns the function that stops watching. */
-  drmWatchEvents(fd: number, path: string, cb: (events: DrmEvent[]) => void): () => void;
+  /**
+   * Returns the function that stops watching. An exception thrown by `cb` goes to `onError`
+   * (else it is written once to stderr); it never ends the process.
+   */
+  drmWatchEvents(fd: number, path: string, cb: (events: DrmEvent[]) => void, onError?: (err: unknown) => void): () => void;
   // Memory and fds (native/mem.cc)
   mmap(fd: number, path: string, offset: bigint, size: number): Buffer;
   /**
@@ -60,7 +63,8 @@ export interface Addon {
   sendWithFds(fd: number, data: Buffer, fds: number[]): number;
   recvWithFds(fd: number, maxBytes: number): { data: Buffer; fds: number[]; truncated: boolean } | null;
   memfdCreate(name: string): number;
-  watchFd(fd: number, cb: (mask: number) => void): { stop(): void; wantWritable(on: boolean): void };
+  /** As drmWatchEvents: an exception thrown by `cb` goes to `onError`, never out of the poll. */
+  watchFd(fd: number, cb: (mask: number) => void, onError?: (err: unknown) => void): { stop(): void; wantWritable(on: boolean): void };
   connectUnix(path: string): number;
   // VFIO (native/vfio.cc)
   vfioGetApiVersion(fd: number, path: string): number;
