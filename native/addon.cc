@@ -8,6 +8,7 @@ void InitDrmEvents(Napi::Env env, Napi::Object exports);
 void InitVfio(Napi::Env env, Napi::Object exports);
 void InitMem(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
+void InitUevent(Napi::Env env, Napi::Object exports);
 }  // namespace df
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -16,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   df::InitVfio(env, exports);
   df::InitMem(env, exports);
   df::InitSocket(env, exports);
+  df::InitUevent(env, exports);
   return exports;
 }
 

@@ -66,6 +66,11 @@ export interface Addon {
   /** As drmWatchEvents: an exception thrown by `cb` goes to `onError`, never out of the poll. */
   watchFd(fd: number, cb: (mask: number) => void, onError?: (err: unknown) => void): { stop(): void; wantWritable(on: boolean): void };
   connectUnix(path: string): number;
+  // Uevents (native/uevent.cc)
+  /** A non-blocking NETLINK_KOBJECT_UEVENT socket bound to the kernel's group. */
+  ueventOpen(): number;
+  /** Every pending datagram the kernel sent (others are dropped and counted); overrun: ENOBUFS seen. */
+  ueventRead(fd: number): { messages: Buffer[]; foreign: number; overrun: boolean };
   // VFIO (native/vfio.cc)
   vfioGetApiVersion(fd: number, path: string): number;
   vfioCheckExtension(fd: number, path: string, ext: number): number;
@@ -100,5 +105,5 @@ export const ADDON_EXPORTS = {
   vfioGetApiVersion: 'function', vfioCheckExtension: 'function', vfioSetIommu: 'function', vfioGroupGetStatus: 'function',
   vfioGroupSetContainer: 'function', vfioGroupGetDeviceFd: 'function', vfioDeviceGetInfo: 'function',
   vfioDeviceGetRegionInfo: 'function', vfioQueryGfxPlane: 'function', vfioGetGfxDmabuf: 'function',
-  vfioRegionRead: 'function', vfioRegionWrite: 'function', vfioLayout: 'object',
+  vfioRegionRead: 'function', vfioRegionWrite: 'function', vfioLayout: 'object', ueventOpen: 'function', ueventRead: 'function',
 } as const satisfies Record<keyof Addon, 'function' | 'object'>;
