@@ -10,6 +10,7 @@ import './engine.lane';
 import './vfio.lane';
 import './vgem.lane';
 import './qemu-dbus.lane';
+import './uevent.lane';
 import './kernel-log.lane';
 
 process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));
