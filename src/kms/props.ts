@@ -1,5 +1,6 @@
 import type { Topology } from '../kernel/topology';
 import type { AtomicProp } from '../kernel/types';
+import { planeProps } from './plane-props';
 import type { OutputAssignment } from './types';
 
 type PropsOf = { id: number; props: Record<string, { id: number }> };
@@ -23,14 +24,7 @@ export function assignmentProps(t: Topology, outputs: OutputAssignment[], modeBl
       out.push(prop(conn, 'CRTC_ID', o.crtcId), prop(crtc, 'MODE_ID', modeBlob(o)), prop(crtc, 'ACTIVE', 1));
     }
     for (const p of o.planes) {
-      const plane = t.planes.find((x) => x.id === p.planeId)!;
-      out.push(
-        prop(plane, 'FB_ID', p.fbId), prop(plane, 'CRTC_ID', o.crtcId),
-        prop(plane, 'SRC_X', BigInt(p.src.x) << 16n), prop(plane, 'SRC_Y', BigInt(p.src.y) << 16n),
-        prop(plane, 'SRC_W', BigInt(p.src.w) << 16n), prop(plane, 'SRC_H', BigInt(p.src.h) << 16n),
-        prop(plane, 'CRTC_X', p.dst.x), prop(plane, 'CRTC_Y', p.dst.y), prop(plane, 'CRTC_W', p.dst.w), prop(plane, 'CRTC_H', p.dst.h),
-      );
-      if (p.setZpos && p.zpos !== null) out.push(prop(plane, 'zpos', p.zpos));
+      out.push(...planeProps(t, { planeId: p.planeId, crtcId: o.crtcId, fbId: p.fbId, src: p.src, dst: p.dst, zpos: p.setZpos ? p.zpos : null }));
     }
   }
   return out;

@@ -1,71 +1,90 @@
-import { DRM_MODE_ATOMIC, DRM_MODE_OBJECT } from '../kernel/constants';
+import { DRM_MODE_ATOMIC, DRM_MODE_PROP } from '../kernel/constants';
 import { isKernelError } from '../kernel/errors';
 import { readProps } from '../kernel/topology';
+import type { TopoProp } from '../kernel/topology';
 import type { AtomicProp, KmsDevice } from '../kernel/types';
+import { fbExists } from './fb-info';
+import { OBJECT_TYPES } from './snapshot';
 import type { ObjectSnapshot } from './snapshot';
 
-const TYPES = { crtc: DRM_MODE_OBJECT.CRTC, connector: DRM_MODE_OBJECT.CONNECTOR, plane: DRM_MODE_OBJECT.PLANE };
 const DISABLE = ['FB_ID', 'CRTC_ID', 'SRC_X', 'SRC_Y', 'SRC_W', 'SRC_H', 'CRTC_X', 'CRTC_Y', 'CRTC_W', 'CRTC_H'];
+const OFF: Record<ObjectSnapshot['kind'], string[]> = { plane: DISABLE, crtc: ['ACTIVE', 'MODE_ID'], connector: ['CRTC_ID'] };
 
 export interface RestoreResult {
   /** What could not come back exactly, for the log and the status. */
   notes: string[];
 }
 
-function fbExists(dev: KmsDevice, id: number): boolean {
-  if (!id) return true;
-  try {
-    dev.getFb2(id);
-    return true;
-  } catch (e) {
-    if (isKernelError(e, 'ENOENT')) return false;
-    throw e;
-  }
+/** The bytes a snapshot holds for a blob property; `mode` is how older journals kept MODE_ID. */
+function savedBlob(s: ObjectSnapshot, name: string): Buffer | null {
+  const b64 = s.blobs?.[name] ?? (name === 'MODE_ID' ? s.mode : undefined);
+  return b64 ? Buffer.from(b64, 'base64') : null;
 }
 
 /**
- * Gives the host back what it showed: every snapshotted object's properties in one commit
- * (`previous`), or what the domain used switched off (`off`). A plane whose prior fb is gone
- * (its owner closed it) is disabled instead, and the result says so.
+ * The blob id that holds `bytes` now: the original when it still exists with those bytes (ids are
+ * reused, so the bytes are compared), else a new one made from them, listed in `made`.
+ */
+function blobFor(dev: KmsDevice, id: number, bytes: Buffer, made: number[]): number {
+  if (id) {
+    try {
+      if (dev.getPropBlob(id).equals(bytes)) return id;
+    } catch (e) {
+      if (!isKernelError(e, 'ENOENT')) throw e;
+    }
+  }
+  const created = dev.createPropBlob(bytes);
+  made.push(created);
+  return created;
+}
+
+/** The value to write back for one property: what a client may set for what it saw. */
+function writable(p: TopoProp, value: bigint): bigint {
+  // Only the driver may set Content Protection to Enabled (EINVAL); Desired asks it to enable again.
+  if (p.name === 'Content Protection' && p.enums?.find((e) => e.value === value)?.name === 'Enabled') {
+    return p.enums.find((e) => e.name === 'Desired')?.value ?? value;
+  }
+  return value;
+}
+
+/**
+ * Gives the host back what it showed: every snapshotted property of every object, blobs made
+ * again from their bytes where the original is gone, in one commit. `off` (the domain's, or the
+ * snapshot's own `restore`) switches the object off instead, its other properties still restored.
+ * A plane whose prior fb is gone (its owner closed it) is left off, and the result says so. On a
+ * kernel error nothing changed, and the same snapshots can be tried again.
  */
 export function restoreSnapshots(dev: KmsDevice, snapshots: ObjectSnapshot[], how: 'previous' | 'off'): RestoreResult {
   const notes: string[] = [];
   const props: AtomicProp[] = [];
-  const blobs: number[] = [];
-  const id = (s: ObjectSnapshot, name: string) => readProps(dev, s.id, TYPES[s.kind])[name]?.id;
+  const made: number[] = [];
   try {
     for (const s of snapshots) {
-      const set = (name: string, value: bigint) => {
-        const pid = id(s, name);
-        if (pid !== undefined) props.push({ objectId: s.id, propId: pid, value });
-      };
-      if (how === 'off') {
-        if (s.kind === 'plane') for (const n of DISABLE) set(n, 0n);
-        if (s.kind === 'crtc') {
-          set('ACTIVE', 0n);
-          set('MODE_ID', 0n);
-        }
-        if (s.kind === 'connector') set('CRTC_ID', 0n);
-        continue;
-      }
-      if (s.kind === 'plane' && !fbExists(dev, Number(s.props.FB_ID ?? 0))) {
+      const live = readProps(dev, s.id, OBJECT_TYPES[s.kind]);
+      const values = new Map(Object.entries(s.props).map(([k, v]) => [k, BigInt(v)]));
+      // Older journals kept only the mode's bytes, not the blob id.
+      const legacyMode = s.kind === 'crtc' && !values.has('MODE_ID');
+      if (legacyMode) values.set('MODE_ID', s.mode ? 1n : 0n);
+      let off = (s.restore ?? how) === 'off' ? OFF[s.kind] : [];
+      if (!off.length && s.kind === 'plane' && !fbExists(dev, Number(values.get('FB_ID') ?? 0n))) {
         notes.push(`plane ${s.id}: its previous framebuffer ${s.props.FB_ID} is gone (its owner closed it); the plane is left disabled`);
-        for (const n of DISABLE) set(n, 0n);
-        continue;
+        off = DISABLE;
       }
-      for (const [name, value] of Object.entries(s.props)) set(name, BigInt(value));
-      if (s.kind === 'crtc') {
-        let blob = 0;
-        if (s.mode) {
-          blob = dev.createPropBlob(Buffer.from(s.mode, 'base64'));
-          blobs.push(blob);
+      for (const [name, saved] of values) {
+        const p = live[name];
+        if (!p || p.immutable) continue;
+        let value = off.includes(name) ? 0n : writable(p, saved);
+        if (p.flags & DRM_MODE_PROP.BLOB && value !== 0n) {
+          const bytes = savedBlob(s, name);
+          value = bytes ? BigInt(blobFor(dev, legacyMode && name === 'MODE_ID' ? 0 : Number(value), bytes, made)) : 0n;
         }
-        set('MODE_ID', BigInt(blob));
+        props.push({ objectId: s.id, propId: p.id, value });
       }
     }
     if (props.length) dev.atomic(props, DRM_MODE_ATOMIC.ALLOW_MODESET);
   } finally {
-    for (const b of blobs) dev.destroyPropBlob(b);
+    // The committed state holds its own reference; ours would live until the file closes.
+    for (const b of made) dev.destroyPropBlob(b);
   }
   return { notes };
 }

@@ -1,37 +1,43 @@
-import { DRM_MODE_OBJECT } from '../kernel/constants';
+import { DRM_MODE_OBJECT, DRM_MODE_PROP } from '../kernel/constants';
 import { readProps } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
 
 /**
  * The prior state of every object a domain touches, recorded before the first commit that
- * touches it: every mutable property, and the *contents* of the CRTC's mode blob (blob ids do
- * not survive the process that made them). Plain JSON, so it can be journalled.
+ * touches it: every property a commit may write, and the *contents* of each blob property (a
+ * blob dies with the file that made it, and ids are reused). Plain JSON, so it can be journalled.
  */
 export interface ObjectSnapshot {
   kind: 'crtc' | 'connector' | 'plane';
   id: number;
-  /** Mutable property name → value as a decimal string. */
+  /** Property name → value as a decimal string (blob properties: the blob id). */
   props: Record<string, string>;
-  /** CRTC only: the MODE_ID blob's bytes, base64; null when no mode was set. */
+  /** Blob property name → the blob's bytes, base64, for every blob property set. */
+  blobs?: Record<string, string>;
+  /** Journals written before `blobs`: the MODE_ID blob's bytes, base64; null when no mode. */
   mode?: string | null;
+  /**
+   * `off`: switch the object off instead of bringing its prior state back (restore="off", or a
+   * plane whose prior picture went with its CRTC to another domain).
+   */
+  restore?: 'previous' | 'off';
 }
 
-const TYPES = { crtc: DRM_MODE_OBJECT.CRTC, connector: DRM_MODE_OBJECT.CONNECTOR, plane: DRM_MODE_OBJECT.PLANE };
+export const OBJECT_TYPES = { crtc: DRM_MODE_OBJECT.CRTC, connector: DRM_MODE_OBJECT.CONNECTOR, plane: DRM_MODE_OBJECT.PLANE };
 
-/** Properties no commit should write back: fences and write-only pointers. */
-const SKIP = new Set(['IN_FENCE_FD', 'OUT_FENCE_PTR', 'WRITEBACK_OUT_FENCE_PTR', 'WRITEBACK_FB_ID']);
+/**
+ * Properties a commit must not write back: one-shot fences and writeback jobs, damage of one
+ * commit, DPMS (atomic commits refuse it: ACTIVE is its atomic form) and link-status (the
+ * kernel's report of the link, which userspace can only reset).
+ */
+const SKIP = new Set(['IN_FENCE_FD', 'OUT_FENCE_PTR', 'WRITEBACK_OUT_FENCE_PTR', 'WRITEBACK_FB_ID', 'FB_DAMAGE_CLIPS', 'DPMS', 'link-status']);
 
 export function snapshotObject(dev: KmsDevice, kind: ObjectSnapshot['kind'], id: number): ObjectSnapshot {
-  const props = readProps(dev, id, TYPES[kind]);
-  const out: ObjectSnapshot = { kind, id, props: {} };
-  for (const p of Object.values(props)) {
-    if (p.immutable || SKIP.has(p.name) || !p.atomic && kind !== 'plane' && p.name !== 'VRR_ENABLED') continue;
+  const out: ObjectSnapshot = { kind, id, props: {}, blobs: {} };
+  for (const p of Object.values(readProps(dev, id, OBJECT_TYPES[kind]))) {
+    if (p.immutable || SKIP.has(p.name)) continue;
     out.props[p.name] = p.value.toString();
-  }
-  if (kind === 'crtc') {
-    const blob = Number(props.MODE_ID?.value ?? 0n);
-    out.mode = blob ? dev.getPropBlob(blob).toString('base64') : null;
-    delete out.props.MODE_ID;
+    if (p.flags & DRM_MODE_PROP.BLOB && p.value !== 0n) out.blobs![p.name] = dev.getPropBlob(Number(p.value)).toString('base64');
   }
   return out;
 }
