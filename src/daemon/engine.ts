@@ -14,21 +14,18 @@ import type { Plan } from '../kms/types';
 import { PlanRefused } from '../kms/types';
 import { EventHub } from '../sources/pipeline';
 import { SourceError } from '../sources/resolve';
+import { guardCommits } from './commit-guard';
 import { DaemonError } from './errors';
-import { Journal } from './journal';
-import { DomainStreams } from './streams';
-import type { StreamStatus } from './streams';
-import type { DomainRecord } from './journal';
+import { identityOf, nameMismatch, requireSameName } from './identity';
+import type { DomainId } from './identity';
+import type { DomainRecord, Journal } from './journal';
 import type { Logger } from './log';
+import { OpQueue } from './op-queue';
+import { describe, displayOf, guestFormat, holderLabel, statusOf } from './records';
+import type { DomainStatus } from './records';
+import { DomainStreams } from './streams';
 
-export interface DomainStatus {
-  domain: string;
-  state: DomainRecord['state'];
-  plan: Plan;
-  sources: DomainRecord['sources'];
-  streams: StreamStatus[];
-  notes: string[];
-}
+export type { DomainStatus } from './records';
 
 interface Live {
   record: DomainRecord;
@@ -39,17 +36,21 @@ interface Live {
   notes: string[];
 }
 
+const SHOWN: DomainRecord['state'][] = ['activating', 'active', 'restore-pending'];
+
 /**
  * The domain lifecycle on one DRM card: Prepare (plan, TEST_ONLY, reserve), Activate (one
- * commit, snapshots first), Release (exact restore; idempotent). It owns the DRM fd for as long
- * as anything is shown, and runs one operation at a time, so no plane is ever given twice.
+ * commit, journalled with its snapshots first), Release (exact restore; idempotent). Domains are
+ * keyed by UUID. It owns the DRM fd for as long as anything is shown, and runs one operation at a
+ * time. A restore that fails keeps its record (`restore-pending`) and is retried after every
+ * release and at the next start.
  */
 export class Engine {
   readonly dev: KmsDevice;
   readonly occupancy = new Occupancy();
   private readonly events: EventHub;
   private readonly live = new Map<string, Live>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly ops = new OpQueue();
 
   constructor(
     readonly host: Host,
@@ -64,17 +65,184 @@ export class Engine {
       if (isKernelError(e)) throw new DaemonError('Device', `cannot drive ${card}: ${e.message}${e.code === 'EBUSY' ? ' (another process, e.g. a compositor, is DRM master)' : ''}`);
       throw e;
     }
-    readTopology(this.dev);
+    readTopology(this.dev); // sets the client caps every later call relies on
     this.events = new EventHub(this.dev);
   }
 
-  /** Streaming planes (vfio, qemu-dbus) get their sources once the plan is on screen; gvt-fb needs none. */
-  private startStreams(l: Live): void {
-    l.streams = new DomainStreams(this.host, this.dev, this.events, l.record, (m) => this.log('warning', l.record.domain, m));
-    l.streams.start();
+  /** Operations run strictly one after another; after shutdown() they are refused. */
+  private serial<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.ops.run(fn);
   }
 
-  /** Sources stop before the restore commit; their fbs are freed after it, never while shown. */
+  /** Writes the record or fails the operation that needs it, saying why. */
+  private persist(r: DomainRecord, what: string): void {
+    try {
+      this.journal.write(r);
+    } catch (e) {
+      throw new DaemonError('Journal', `${r.name}: ${what}: its record cannot be written to ${this.journal.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed on screen`);
+    }
+  }
+
+  prepare(config: DomainConfig, argvName?: string): Promise<DomainStatus> {
+    return this.serial(() => this.prepareNow(config, argvName));
+  }
+
+  private async prepareNow(config: DomainConfig, argvName?: string): Promise<DomainStatus> {
+    const id = identityOf(config);
+    requireSameName(argvName, id);
+    const name = id.name;
+    const earlier = this.live.get(id.uuid);
+    if (earlier) {
+      this.log('notice', name, 'prepared again: dropping the earlier reservation first');
+      if ((await this.releaseNow(earlier, 'prepare')).state === 'restore-pending') {
+        throw new DaemonError('Refused', `${name}: the host display its last run took cannot be given back yet (the restore is retried at every release); it cannot be shown again until then`);
+      }
+    }
+    const t = readTopology(this.dev);
+    let built;
+    try {
+      built = buildRequest(this.host, this.dev, t, config);
+    } catch (e) {
+      if (isKernelError(e)) throw new DaemonError('Refused', `${name}: a framebuffer like the guest's cannot be made: ${e.message}`);
+      if (e instanceof SourceError) throw new DaemonError(e.code === 'EDF_NO_SOURCE' ? 'InvalidConfig' : 'Refused', e.message);
+      throw e;
+    }
+    const label = holderLabel(name, id.uuid);
+    built.request.domain = label;
+    const reserved = [...this.live.values()].filter((l) => l.record.state === 'prepared').flatMap((l) => l.record.plan.outputs);
+    const judge = new TestOnlyJudge(this.dev, t, reserved);
+    let plan: Plan;
+    try {
+      plan = planDomain(t, built.request, this.occupancy, { testOnly: judge.judge });
+    } catch (e) {
+      built.standIns.cleanup();
+      if (e instanceof PlanRefused) throw new DaemonError('Refused', e.message);
+      throw e;
+    } finally {
+      judge.dispose();
+    }
+    const holding = {
+      domain: label,
+      planes: plan.outputs.flatMap((o) => o.planes.map((p) => p.planeId)),
+      crtcs: plan.outputs.map((o) => o.crtcId),
+      connectors: plan.outputs.map((o) => o.connectorId),
+      modeOwner: plan.outputs.filter((o) => o.modeset).map((o) => o.crtcId),
+    };
+    const record: DomainRecord = {
+      uuid: id.uuid, name, state: 'prepared', restore: config.directflip!.outputs.some((o) => o.restore === 'off') ? 'off' : 'previous',
+      plan, sources: built.sources, holding, snapshots: [], updated: new Date().toISOString(),
+      mdevs: Object.fromEntries(config.directflip!.outputs.flatMap((o) => o.planes.filter((p) => p.mdev).map((p) => [p.path, p.mdev!]))),
+      display: displayOf(config),
+    };
+    try {
+      this.persist(record, 'prepare');
+    } catch (e) {
+      built.standIns.cleanup();
+      throw e;
+    }
+    this.occupancy.hold(holding);
+    const notes = [
+      ...Object.entries(built.sources).map(([k, v]) => `${k}: source ${v.source}: ${v.why}`),
+      ...Object.entries(built.assumptions).map(([k, why]) => `${k}: guest plane assumed until its source reports it (${why})`),
+    ];
+    this.live.set(id.uuid, { record, standIns: built.standIns, notes, streams: null });
+    this.log('info', name, `prepared: ${describe(plan)}; ${plan.testOnlyCommits} TEST_ONLY`);
+    return statusOf(record, notes);
+  }
+
+  /**
+   * `config`: the live XML at `started`, which now carries the D-Bus display's address. A domain
+   * not known (the daemon restarted between prepare and started) is prepared first. Without a
+   * config (re-adoption), the domain prepared under that name is shown.
+   */
+  activate(argvName: string, config?: DomainConfig): Promise<DomainStatus> {
+    return this.serial(() => {
+      if (config) return this.activateNow(config, argvName);
+      const l = [...this.live.values()].find((x) => x.record.name === argvName && x.record.state !== 'restore-pending');
+      if (!l) throw new DaemonError('NotPrepared', `${argvName} was not prepared (the prepare hook did not run, or the daemon restarted since): nothing to show`);
+      return this.show(l);
+    });
+  }
+
+  private async activateNow(config: DomainConfig, argvName?: string): Promise<DomainStatus> {
+    const id = identityOf(config);
+    requireSameName(argvName, id);
+    let l = this.live.get(id.uuid);
+    if (!l || l.record.state === 'restore-pending') {
+      await this.prepareNow(config);
+      l = this.live.get(id.uuid)!;
+    }
+    l.record.display = displayOf(config);
+    return this.show(l);
+  }
+
+  private async show(l: Live): Promise<DomainStatus> {
+    const r = l.record;
+    if (r.state === 'active') return statusOf(r, l.notes, l.streams);
+    const t = readTopology(this.dev);
+    // The snapshots and the intent reach the disk before the commit: a crash during it is
+    // re-adopted or restored at the next start, never forgotten. A record that cannot be written
+    // stops the commit.
+    const guarded = guardCommits(this.dev, () => {
+      r.state = 'activating';
+      r.updated = new Date().toISOString();
+      this.persist(r, 'activate');
+    });
+    try {
+      await commitPlan(guarded, t, r.plan, r.snapshots);
+    } catch (e) {
+      // All or nothing: the screen is as it was, so the snapshots record nothing to give back.
+      const journalled = r.state === 'activating';
+      r.state = 'prepared';
+      r.snapshots = [];
+      if (journalled) this.rewrite(r);
+      if (isKernelError(e)) throw new DaemonError('CommitFailed', `${r.name}: the kernel refused the commit (${e.code}); the host display is unchanged`);
+      throw e;
+    }
+    r.state = 'active';
+    this.rewrite(r); // if this fails the disk says `activating`, which a restart re-adopts
+    this.startStreams(l);
+    this.log('notice', r.name, `active: ${describe(r.plan)}`);
+    return statusOf(r, l.notes, l.streams);
+  }
+
+  /** A journal write whose failure changes nothing the next start would do differently. */
+  private rewrite(r: DomainRecord): void {
+    try {
+      this.journal.write(r);
+    } catch (e) {
+      this.log('warning', r.name, `its record could not be updated (${(e as Error).message}); the previous one stays`);
+    }
+  }
+
+  /**
+   * Never fails: a domain we do not know has nothing to give back. Keyed by the XML's UUID; with
+   * no usable XML, every domain of that name is released.
+   */
+  release(argvName: string, reason: string, config: DomainConfig | null = null): Promise<{ state: 'released' | 'restore-pending'; notes: string[] }> {
+    return this.serial(async () => {
+      const found = this.find(argvName, config, 'release');
+      let state: 'released' | 'restore-pending' = 'released';
+      const notes: string[] = [];
+      for (const l of found) {
+        const r = await this.releaseNow(l, reason);
+        if (r.state === 'restore-pending') state = r.state;
+        notes.push(...r.notes);
+      }
+      await this.retryPending();
+      return { state, notes };
+    });
+  }
+
+  private find(argvName: string, config: DomainConfig | null, op: string): Live[] {
+    if (!config) return [...this.live.values()].filter((l) => l.record.name === argvName);
+    const id = identityOf(config);
+    const m = nameMismatch(argvName, id);
+    if (m) this.log('warning', id.name, `${op}: ${m}; going by the uuid`);
+    const l = this.live.get(id.uuid);
+    return l ? [l] : [];
+  }
+
   private stopStreams(l: Live): DomainStreams | null {
     const s = l.streams;
     s?.stop();
@@ -82,163 +250,130 @@ export class Engine {
     return s;
   }
 
-  /** Operations run strictly one after another, in arrival order. */
-  private serial<T>(fn: () => T | Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+  private startStreams(l: Live): void {
+    l.streams = new DomainStreams(this.host, this.dev, this.events, l.record, (m) => this.log('warning', l.record.name, m));
+    l.streams.start();
   }
 
-  prepare(config: DomainConfig): Promise<DomainStatus> {
-    return this.serial(() => {
-      const name = config.name;
-      if (this.live.has(name)) {
-        this.log('notice', name, 'prepared again: dropping the earlier reservation first');
-        this.releaseNow(name, 'prepare');
-      }
-      const t = readTopology(this.dev);
-      let built;
-      try {
-        built = buildRequest(this.host, this.dev, t, config);
-      } catch (e) {
-        if (isKernelError(e)) throw new DaemonError('Refused', `${name}: a framebuffer like the guest's cannot be made: ${e.message}`);
-        if (e instanceof SourceError) throw new DaemonError(e.code === 'EDF_NO_SOURCE' ? 'InvalidConfig' : 'Refused', e.message);
-        throw e;
-      }
-      const reserved = [...this.live.values()].filter((l) => l.record.state === 'prepared').flatMap((l) => l.record.plan.outputs);
-      const judge = new TestOnlyJudge(this.dev, t, reserved);
-      let plan: Plan;
-      try {
-        plan = planDomain(t, built.request, this.occupancy, { testOnly: judge.judge });
-      } catch (e) {
-        built.standIns.cleanup();
-        if (e instanceof PlanRefused) throw new DaemonError('Refused', e.message);
-        throw e;
-      } finally {
-        judge.dispose();
-      }
-      const holding = {
-        domain: name,
-        planes: plan.outputs.flatMap((o) => o.planes.map((p) => p.planeId)),
-        crtcs: plan.outputs.map((o) => o.crtcId),
-        connectors: plan.outputs.map((o) => o.connectorId),
-        modeOwner: plan.outputs.filter((o) => o.modeset).map((o) => o.crtcId),
-      };
-      this.occupancy.hold(holding);
-      const record: DomainRecord = {
-        domain: name, state: 'prepared', restore: config.directflip!.outputs.some((o) => o.restore === 'off') ? 'off' : 'previous',
-        plan, sources: built.sources, holding, snapshots: [], updated: new Date().toISOString(),
-        mdevs: Object.fromEntries(config.directflip!.outputs.flatMap((o) => o.planes.filter((p) => p.mdev).map((p) => [p.path, p.mdev!]))),
-        display: displayOf(config),
-      };
-      const notes = [
-        ...Object.entries(built.sources).map(([k, v]) => `${k}: source ${v.source}: ${v.why}`),
-        ...Object.entries(built.assumptions).map(([k, why]) => `${k}: guest plane assumed until its source reports it (${why})`),
-      ];
-      this.live.set(name, { record, standIns: built.standIns, notes, streams: null });
-      this.journal.write(record);
-      this.log('info', name, `prepared: ${describe(plan)}; ${plan.testOnlyCommits} TEST_ONLY`);
-      return status(record, notes);
-    });
-  }
-
-  /** `config`: the live XML at `started`, which now carries the D-Bus display's address. */
-  activate(name: string, config?: DomainConfig): Promise<DomainStatus> {
-    return this.serial(() => {
-      const l = this.live.get(name);
-      if (!l) throw new DaemonError('NotPrepared', `${name} was not prepared (the prepare hook did not run, or the daemon restarted since): nothing to show`);
-      if (config) l.record.display = displayOf(config);
-      if (l.record.state === 'active') return status(l.record, l.notes);
-      try {
-        commitPlan(this.dev, readTopology(this.dev), l.record.plan, l.record.snapshots);
-      } catch (e) {
-        if (isKernelError(e)) throw new DaemonError('CommitFailed', `${name}: the kernel refused the commit (${e.code}); the host display is unchanged`);
-        throw e;
-      }
-      l.record.state = 'active';
-      l.record.updated = new Date().toISOString();
-      this.journal.write(l.record);
-      this.startStreams(l);
-      this.log('notice', name, `active: ${describe(l.record.plan)}`);
-      return status(l.record, l.notes);
-    });
-  }
-
-  /** Never fails: a domain we do not know has nothing to give back. */
-  release(name: string, reason: string): Promise<{ state: 'released'; notes: string[] }> {
-    return this.serial(() => ({ state: 'released' as const, notes: this.releaseNow(name, reason) }));
-  }
-
-  private releaseNow(name: string, reason: string): string[] {
-    const l = this.live.get(name);
-    if (!l) return [];
-    let notes: string[] = [];
+  /** Sources stop before the restore commit; their fbs are freed after it, never while shown. */
+  private async releaseNow(l: Live, reason: string): Promise<{ state: 'released' | 'restore-pending'; notes: string[] }> {
+    const r = l.record;
     const streams = this.stopStreams(l);
-    if (l.record.state === 'active') {
-      try {
-        notes = restoreSnapshots(this.dev, l.record.snapshots, l.record.restore).notes;
-      } catch (e) {
-        if (!isKernelError(e)) throw e;
-        notes = [`restoring the host display failed (${e.code}): ${e.message}`];
-        this.log('err', name, notes[0]);
-      }
-    }
+    const restored = SHOWN.includes(r.state) ? await this.restore(r) : { ok: true, notes: [] };
     streams?.free();
     l.standIns.cleanup();
-    this.occupancy.release(name);
-    this.live.delete(name);
-    this.journal.remove(name);
-    this.log('info', name, `released (${reason || 'no reason given'})${notes.length ? `: ${notes.join('; ')}` : ''}`);
-    return notes;
+    if (!restored.ok) return { state: 'restore-pending', notes: restored.notes };
+    this.forget(r);
+    this.log('info', r.name, `released (${reason || 'no reason given'})${restored.notes.length ? `: ${restored.notes.join('; ')}` : ''}`);
+    return { state: 'released', notes: restored.notes };
+  }
+
+  private forget(r: DomainRecord): void {
+    this.occupancy.release(r.holding.domain);
+    this.live.delete(r.uuid);
+    this.journal.remove(r.uuid);
+  }
+
+  /** Gives the display back; on failure the record is kept as `restore-pending`, snapshots and all. */
+  private async restore(r: DomainRecord): Promise<{ ok: boolean; notes: string[] }> {
+    try {
+      return { ok: true, notes: (await restoreSnapshots(this.dev, r.snapshots, r.restore)).notes };
+    } catch (e) {
+      const why = `restoring the host display failed (${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}); its snapshot is kept and the restore retried at the next release and at the next start`;
+      if (r.state !== 'restore-pending') this.log('err', r.name, why);
+      r.state = 'restore-pending';
+      r.updated = new Date().toISOString();
+      this.rewrite(r);
+      return { ok: false, notes: [why] };
+    }
+  }
+
+  /** A failed restore may succeed once another domain has left its CRTC. */
+  private async retryPending(): Promise<void> {
+    for (const l of [...this.live.values()].filter((x) => x.record.state === 'restore-pending')) {
+      const got = await this.restore(l.record);
+      if (!got.ok) continue;
+      this.forget(l.record);
+      this.log('notice', l.record.name, `host display restored on retry${got.notes.length ? `: ${got.notes.join('; ')}` : ''}`);
+    }
+  }
+
+  /** libvirtd restarted: re-adopt what we lost. Never an error (a failing reconnect kills the VM). */
+  reconnect(argvName: string, config: DomainConfig): Promise<[string, string[]]> {
+    return this.serial(async () => {
+      const id = identityOf(config);
+      try {
+        const known = this.find(argvName, config, 'reconnect')[0];
+        if (known && known.record.state !== 'restore-pending') return [known.record.state, ['still assigned']];
+        const s = await this.activateNow(config);
+        this.live.get(id.uuid)?.notes.push('re-adopted at reconnect');
+        return [s.state, ['re-adopted at reconnect']];
+      } catch (e) {
+        this.log('warning', id.name, `reconnect could not re-adopt it: ${(e as Error).message}`);
+        return ['failed', [(e as Error).message]];
+      }
+    });
   }
 
   status(): DomainStatus[] {
-    return [...this.live.values()].map((l) => status(l.record, l.notes, l.streams));
+    return [...this.live.values()].map((l) => statusOf(l.record, l.notes, l.streams));
+  }
+
+  knows(id: DomainId): boolean {
+    return this.live.has(id.uuid);
   }
 
   /**
    * After a restart: our fbs went with the old process, so the kernel disabled the planes that
    * showed them. An active domain is shown again from its journalled plan, keeping its original
    * snapshots so release still gives back what the host showed before; if that fails, the host
-   * display is restored and the record dropped. A merely prepared domain is dropped.
+   * display is restored. A merely prepared domain is dropped; a pending restore is retried.
    */
   reconcile(): Promise<void> {
-    return this.serial(() => {
+    return this.serial(async () => {
       const { records, damaged } = this.journal.readAll();
-      for (const d of damaged) this.log('warning', null, `journal file ${d.file} is unreadable (${d.error}); ignored`);
-      for (const r of records) {
-        if (r.state !== 'active') {
-          this.journal.remove(r.domain);
-          this.log('notice', r.domain, 'was only prepared when the daemon stopped: dropped; the next start prepares it again');
-          continue;
-        }
-        const standIns = new StandIns(this.dev);
-        try {
-          for (const p of r.plan.outputs.flatMap((o) => o.planes)) {
-            if (!this.fbAlive(p.fbId)) p.fbId = standIns.create({ width: p.src.w, height: p.src.h, format: guestFormat(p), modifier: 0n });
-          }
-          const t = readTopology(this.dev);
-          for (const o of r.plan.outputs) {
-            const crtc = t.crtcs.find((c) => c.id === o.crtcId);
-            const conn = t.connectors.find((c) => c.id === o.connectorId);
-            o.modeset = !crtc?.active || conn?.crtcId !== o.crtcId;
-          }
-          this.occupancy.hold(r.holding);
-          commitPlan(this.dev, t, r.plan, r.snapshots);
-          const l: Live = { record: r, standIns, notes: ['re-adopted after a daemon restart'], streams: null };
-          this.live.set(r.domain, l);
-          this.startStreams(l);
-          this.journal.write(r);
-          this.log('notice', r.domain, `re-adopted after a daemon restart: ${describe(r.plan)}`);
-        } catch (e) {
-          standIns.cleanup();
-          this.occupancy.release(r.domain);
-          const notes = restoreSnapshots(this.dev, r.snapshots, r.restore).notes;
-          this.journal.remove(r.domain);
-          this.log('warning', r.domain, `could not be re-adopted (${(e as Error).message}); host display restored${notes.length ? `: ${notes.join('; ')}` : ''}`);
-        }
-      }
+      for (const d of damaged) this.log('warning', null, `journal record ${d.file} is damaged (${d.reason}); ignored`);
+      for (const r of records) await this.readopt(r);
     });
+  }
+
+  private async readopt(r: DomainRecord): Promise<void> {
+    const standIns = new StandIns(this.dev);
+    const l: Live = { record: r, standIns, notes: ['re-adopted after a daemon restart'], streams: null };
+    if (r.state === 'prepared') {
+      this.journal.remove(r.uuid);
+      this.log('notice', r.name, 'was only prepared when the daemon stopped: dropped; the next start prepares it again');
+      return;
+    }
+    try {
+      this.occupancy.hold(r.holding);
+    } catch (e) {
+      this.log('warning', r.name, `its journalled planes clash with another record (${(e as Error).message}); restoring it`);
+    }
+    this.live.set(r.uuid, l);
+    if (r.state === 'active' || r.state === 'activating') {
+      try {
+        for (const p of r.plan.outputs.flatMap((o) => o.planes)) {
+          if (!this.fbAlive(p.fbId)) p.fbId = standIns.create({ width: p.src.w, height: p.src.h, format: guestFormat(p), modifier: 0n });
+        }
+        const t = readTopology(this.dev);
+        for (const o of r.plan.outputs) {
+          const crtc = t.crtcs.find((c) => c.id === o.crtcId);
+          const conn = t.connectors.find((c) => c.id === o.connectorId);
+          o.modeset = !crtc?.active || conn?.crtcId !== o.crtcId;
+        }
+        await commitPlan(guardCommits(this.dev, () => this.persist(r, 're-adopt')), t, r.plan, r.snapshots);
+        r.state = 'active';
+        this.rewrite(r);
+        this.startStreams(l);
+        this.log('notice', r.name, `re-adopted after a daemon restart: ${describe(r.plan)}`);
+        return;
+      } catch (e) {
+        this.log('warning', r.name, `could not be re-adopted (${(e as Error).message}); restoring the host display`);
+      }
+    }
+    const got = await this.releaseNow(l, 'not re-adopted after a daemon restart');
+    if (got.state === 'restore-pending') this.log('warning', r.name, 'its restore is still pending');
   }
 
   private fbAlive(id: number): boolean {
@@ -250,44 +385,21 @@ export class Engine {
     }
   }
 
-  /** Gives the host display back for every active domain and closes the card; records stay. */
+  /**
+   * Answers every waiting call with ShuttingDown, lets the running one finish, gives the host
+   * display back for every shown domain and closes the card; records stay for the next start.
+   */
   shutdown(): Promise<void> {
-    return this.serial(() => {
-      for (const [name, l] of this.live) {
+    const refusal = () => new DaemonError('ShuttingDown', 'directflipd is stopping; nothing was changed: ask again once it runs');
+    return this.ops.close(refusal, async () => {
+      for (const l of this.live.values()) {
         const streams = this.stopStreams(l);
-        if (l.record.state === 'active') restoreSnapshots(this.dev, l.record.snapshots, l.record.restore);
+        // A failed restore turns the record `restore-pending`, which the next start retries.
+        if (SHOWN.includes(l.record.state)) await this.restore(l.record);
         streams?.free();
-        this.log('info', name, 'host display restored for the daemon stop; the record stays for the next start');
+        this.log('info', l.record.name, 'host display restored for the daemon stop; the record stays for the next start');
       }
       this.dev.close();
     });
   }
-}
-
-/** Stand-ins are XRGB8888 unless the plane is a cursor, which needs alpha. */
-function guestFormat(p: { from: string }): number {
-  return p.from === 'cursor' ? 0x34325241 : 0x34325258;
-}
-
-function describe(p: Plan): string {
-  return p.outputs.map((o) => `${o.connector} on CRTC ${o.crtcId} ${o.mode.hdisplay}x${o.mode.vdisplay}@${o.mode.vrefresh}: ${o.planes.map((x) => `${x.from}→plane ${x.planeId}`).join(', ')}`).join('; ');
-}
-
-function status(r: DomainRecord, notes: string[], streams: DomainStreams | null = null): DomainStatus {
-  return { domain: r.domain, state: r.state, plan: r.plan, sources: r.sources ?? {}, streams: streams?.status() ?? [], notes };
-}
-
-/**
- * Where QEMU's display is and what each plane reads there. libvirt writes the bus address into
- * the live XML from the `start` hook on (absent at `prepare`). A plane's console is its
- * `console`, else its mdev's guest PCI address (QEMU's DeviceAddress). A plane given a size
- * stretches the picture to it; otherwise the picture is shown 1:1, whatever mode the guest sets.
- */
-function displayOf(c: DomainConfig): NonNullable<DomainRecord['display']> {
-  const planes = c.directflip!.outputs.flatMap((o) => o.planes);
-  return {
-    address: c.graphics.find((g) => g.address)?.address ?? null,
-    wants: Object.fromEntries(planes.map((p) => [p.path, { console: p.console, pci: c.mdevs.find((m) => m.uuid === p.mdev)?.guestAddress ?? null }])),
-    geometry: Object.fromEntries(planes.map((p) => [p.path, p.width !== null || p.height !== null ? 'planned' : 'guest'])),
-  };
 }

@@ -1,5 +1,8 @@
 /** The daemon's refusals, by the D-Bus error names in io.github.directflip1.Manager.xml. */
-export type DaemonErrorName = 'InvalidConfig' | 'Refused' | 'CommitFailed' | 'NotPrepared' | 'Device' | 'AccessDenied';
+export type DaemonErrorName = 'InvalidConfig' | 'InvalidArgs' | 'Refused' | 'CommitFailed' | 'NotPrepared' | 'Device' | 'AccessDenied' | 'Journal' | 'ShuttingDown';
+
+/** Standard D-Bus names where one exists; the rest are ours. */
+const STANDARD: Partial<Record<DaemonErrorName, string>> = { InvalidArgs: 'org.freedesktop.DBus.Error.InvalidArgs' };
 
 export class DaemonError extends Error {
   constructor(
@@ -11,6 +14,6 @@ export class DaemonError extends Error {
   }
 
   get dbusName(): string {
-    return `io.github.directflip1.Error.${this.kind}`;
+    return STANDARD[this.kind] ?? `io.github.directflip1.Error.${this.kind}`;
   }
 }

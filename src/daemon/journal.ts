@@ -1,15 +1,25 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Holding } from '../kms/occupancy';
-import type { ConsoleWanted } from '../sources/display-bus';
 import type { ObjectSnapshot } from '../kms/snapshot';
 import type { Plan } from '../kms/types';
-import { stateFileName } from './state-name';
+import type { ConsoleWanted } from '../sources/display-bus';
+import { checkRecord } from './journal-schema';
+import type { RECORD_STATES } from './journal-schema';
+import { trustedDir } from './state-dir';
+import { recordFileName, UUID_RE } from './state-name';
 
-/** What survives a daemon restart for one domain: enough to re-adopt it or give the display back. */
+/**
+ * What survives a daemon restart for one domain: enough to re-adopt it or give the display back.
+ * `activating`: written with the snapshots just before the commit, so a crash during it is
+ * re-adopted (or restored), never forgotten. `restore-pending`: released, but the restore commit
+ * failed; the snapshots stay until a retry succeeds.
+ */
 export interface DomainRecord {
-  domain: string;
-  state: 'prepared' | 'active';
+  /** The key: libvirt's domain UUID, lower case. */
+  uuid: string;
+  name: string;
+  state: (typeof RECORD_STATES)[number];
   restore: 'previous' | 'off';
   plan: Plan;
   /** Plane key → the source serving it and why (plan and status show it). */
@@ -29,36 +39,55 @@ export interface DomainRecord {
   updated: string;
 }
 
-const replacer = (_k: string, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v);
-const reviver = (_k: string, v: unknown) => (v && typeof v === 'object' && '$bigint' in v ? BigInt((v as { $bigint: string }).$bigint) : v);
+export interface Damaged {
+  file: string;
+  reason: string;
+}
+
+let tmpSerial = 0;
 
 /**
- * One file per domain under `<run>/domains/`, written atomically: a temporary file, fsync,
- * rename over the old one, fsync the directory. A crash leaves the old record or the new one.
+ * One file per domain, `<run>/domains/<uuid>.json`, written atomically: a temporary file, fsync,
+ * rename over the old one, fsync the directory. A crash leaves the old record or the new one, and
+ * at worst a `*.tmp-*` file, removed when the journal is opened. Every record read is checked
+ * against the schema; a bad one is moved to `domains/damaged/` with its reason beside it.
  */
 export class Journal {
   readonly dir: string;
+  /** Temporary files a crashed write left behind, removed when this journal was opened. */
+  readonly cleaned: string[] = [];
 
   constructor(runDir: string) {
-    this.dir = join(runDir, 'domains');
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-  }
-
-  path(domain: string): string {
-    return join(this.dir, stateFileName(domain));
-  }
-
-  write(r: DomainRecord): void {
-    const file = this.path(r.domain);
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(r, replacer, 1));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    trustedDir(runDir);
+    this.dir = trustedDir(join(runDir, 'domains'));
+    for (const f of readdirSync(this.dir)) {
+      if (!/\.tmp-/.test(f)) continue;
+      rmSync(join(this.dir, f), { force: true, recursive: true });
+      this.cleaned.push(f);
     }
-    renameSync(tmp, file);
+  }
+
+  path(uuid: string): string {
+    return join(this.dir, recordFileName(uuid));
+  }
+
+  /** Durable when it returns; throws (leaving the old record) when it cannot be. */
+  write(r: DomainRecord): void {
+    const file = this.path(r.uuid);
+    const tmp = `${file}.tmp-${process.pid}-${++tmpSerial}`;
+    try {
+      const fd = openSync(tmp, 'wx', 0o600);
+      try {
+        writeSync(fd, JSON.stringify(r, null, 1));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, file);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
     const dfd = openSync(this.dir, 'r');
     try {
       fsyncSync(dfd);
@@ -67,22 +96,49 @@ export class Journal {
     }
   }
 
-  remove(domain: string): void {
-    rmSync(this.path(domain), { force: true });
+  remove(uuid: string): void {
+    rmSync(this.path(uuid), { force: true });
   }
 
-  /** Every record on disk; a damaged file is reported, not fatal. */
-  readAll(): { records: DomainRecord[]; damaged: { file: string; error: string }[] } {
+  has(uuid: string): boolean {
+    return existsSync(this.path(uuid));
+  }
+
+  /** Every well-formed record on disk; the others are moved aside and returned once. */
+  readAll(): { records: DomainRecord[]; damaged: Damaged[] } {
     const records: DomainRecord[] = [];
-    const damaged: { file: string; error: string }[] = [];
+    const damaged: Damaged[] = [];
     for (const f of readdirSync(this.dir)) {
       if (!f.endsWith('.json')) continue;
-      try {
-        records.push(JSON.parse(readFileSync(join(this.dir, f), 'utf8'), reviver) as DomainRecord);
-      } catch (e) {
-        damaged.push({ file: f, error: (e as Error).message });
-      }
+      const reason = this.problem(f, records);
+      if (reason) damaged.push(this.moveAside(f, reason));
     }
     return { records, damaged };
+  }
+
+  private problem(f: string, into: DomainRecord[]): string | null {
+    try {
+      const v: unknown = JSON.parse(readFileSync(join(this.dir, f), 'utf8'));
+      checkRecord(v);
+      const r = v as DomainRecord;
+      if (!UUID_RE.test(f.slice(0, -5)) || f !== recordFileName(r.uuid)) return `its name is not its record's uuid (${r.uuid}.json)`;
+      into.push(r);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  private moveAside(f: string, reason: string): Damaged {
+    const aside = join(this.dir, 'damaged');
+    try {
+      mkdirSync(aside, { recursive: true, mode: 0o700 });
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      renameSync(join(this.dir, f), join(aside, `${f}.${stamp}`));
+      writeFileSync(join(aside, `${f}.${stamp}.reason`), `${reason}\n`, { mode: 0o600 });
+      return { file: f, reason: `${reason}; moved to ${join(aside, `${f}.${stamp}`)}` };
+    } catch (e) {
+      return { file: f, reason: `${reason}; it could not be moved aside (${(e as Error).message}) and stays ignored` };
+    }
   }
 }

@@ -5,7 +5,7 @@ import { parseDomainXml } from '../../src/config';
 import { Engine } from '../../src/daemon/engine';
 import { DaemonError } from '../../src/daemon/errors';
 import { Journal } from '../../src/daemon/journal';
-import { stateFileName } from '../../src/daemon/state-name';
+import { nameUuid, recordFileName } from '../../src/daemon/state-name';
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
 import { dumpProperties } from '../../src/kernel/topology';
@@ -44,7 +44,7 @@ test('prepare → activate → release: the plan is shown, journalled, and the h
   const p = await e.prepare(kiosk);
   expect(p.state).toBe('prepared');
   expect(observe()).toEqual(before); // prepare shows nothing
-  const file = join(run, 'domains', 'kiosk-hdmi.json');
+  const file = join(run, 'domains', '5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.json');
   expect(JSON.parse(readFileSync(file, 'utf8')).state).toBe('prepared');
   const a = await e.activate('kiosk-hdmi');
   expect(a.state).toBe('active');
@@ -52,7 +52,7 @@ test('prepare → activate → release: the plan is shown, journalled, and the h
   const primary = a.plan.outputs[0].planes[0].planeId;
   expect(during[`plane:${primary}`].FB_ID).toBe(String(a.plan.outputs[0].planes[0].fbId));
   expect(JSON.parse(readFileSync(file, 'utf8')).snapshots.length).toBeGreaterThan(0);
-  const r = await e.release('kiosk-hdmi', 'shutdown');
+  const r = await e.release('kiosk-hdmi', 'shutdown', kiosk);
   expect(r).toEqual({ state: 'released', notes: [] });
   expect(observe()).toEqual(before);
   expect(existsSync(file)).toBe(false);
@@ -129,13 +129,13 @@ test('a second daemon on a card with a master is refused with a Device error tha
   first.dev.close();
 });
 
-test('state file names are safe for any libvirt domain name, and distinct', () => {
-  expect(stateFileName('win11')).toBe('win11.json');
-  expect(stateFileName('my vm/../x')).toBe('my%20vm%2F..%2Fx.json');
-  expect(stateFileName('.hidden')).toBe('%2Ehidden.json');
-  expect(stateFileName('..')).toBe('%2E..json');
-  expect(stateFileName('é')).toBe('%C3%A9.json');
-  expect(stateFileName('a%b')).not.toBe(stateFileName('a b'));
+test('records are named by the canonical UUID; an XML without <uuid> gets one derived from its name', () => {
+  expect(recordFileName('5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11')).toBe('5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.json');
+  for (const bad of ['5B0B4C1E-8F4F-4F53-9D4E-2D7C0C0A7A11', '../x', 'kiosk-hdmi', '']) expect(() => recordFileName(bad)).toThrow(/canonical lower-case UUID/);
+  const long = 'é'.repeat(150);
+  expect(recordFileName(nameUuid(long))).toHaveLength(41);
+  expect(nameUuid('vm1')).toBe(nameUuid('vm1'));
+  expect(nameUuid('vm1')).not.toBe(nameUuid('vm2'));
 });
 
 test("gvt-fb: the guest's kernel fb is assigned once, and the guest's flips reach the screen with no work by the daemon", async () => {

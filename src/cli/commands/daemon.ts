@@ -1,12 +1,19 @@
+import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { connectBus } from '../../daemon/connect';
+import type * as dbus from 'dbus-next';
+import { BusKeeper } from '../../daemon/bus-keeper';
 import { Engine } from '../../daemon/engine';
 import { Journal } from '../../daemon/journal';
 import { stderrLogger } from '../../daemon/log';
+import type { Logger } from '../../daemon/log';
 import { BUS_NAME, busAddress } from '../../daemon/names';
+import { RunLock } from '../../daemon/run-lock';
 import { simScreenshot } from '../../daemon/screenshot';
 import { ManagerService } from '../../daemon/service';
+import { trustedDir } from '../../daemon/state-dir';
 import { HOST_HELP, openHost } from '../../kernel/host';
+import type { Host } from '../../kernel/host';
+import { SysPaths } from '../../sys/paths';
 
 interface Args {
   bus?: string;
@@ -27,32 +34,71 @@ export const daemonCommand: CommandModule<object, Args> = {
       .example('$0 daemon --host sim:gvt-skylake --bus unix:path=/tmp/bus', 'A simulated host on a private bus')
       .epilogue(
         'Logs one line per event on stderr with journald priority prefixes (<3> errors … <7> debug). Only root may call ' +
-          'it. On start it reconciles its journal (<run>/directflip/domains/*.json) with the card: active domains are shown ' +
-          'again, or the host display is restored. SIGTERM gives the host display back and keeps the journal, so a ' +
-          'restart re-adopts running guests.\n\nExit status: 0 stopped by a signal, 1 could not start.',
+          'it. One daemon per state directory (<run>/directflip, locked by directflipd.pid); it must be owned by root and ' +
+          'writable by nobody else. On start it reconciles its journal (<run>/directflip/domains/<uuid>.json) with the card: ' +
+          'active domains are shown again, or the host display is restored; damaged records go to domains/damaged/. If the ' +
+          'bus goes away the guests stay shown and the daemon reconnects. SIGTERM answers waiting calls with ShuttingDown, ' +
+          'gives the host display back and keeps the journal, so a restart re-adopts running guests.\n\n' +
+          'Exit status: 0 stopped by a signal, 1 could not start.',
       ) as Argv<Args>,
   handler: async (args) => {
     const log = stderrLogger();
-    const host = openHost(args.host, { vblank: 'timer', root: args.root });
-    const engine = new Engine(host, new Journal(host.sys.runDir()), log);
-    await engine.reconcile();
-    const address = busAddress(args.bus);
-    const bus = await connectBus(address, 10_000);
-    const sim = host.sim;
-    const screenshot = sim ? (connector: string) => simScreenshot(sim, connector) : undefined;
-    await new ManagerService(bus, engine, log, { version: '0.1.0', host: host.label }, screenshot).start();
-    log('info', null, `directflipd ready: ${BUS_NAME} on ${address ?? 'the system bus'}, host ${host.label}`);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log('info', null, `${sig}: giving the host display back and stopping`);
-        void engine.shutdown().finally(() => {
-          bus.disconnect();
-          host.close();
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    // The lock comes before anything is read, cleaned or rebuilt under the root: a second daemon
+    // must leave the first one's state alone.
+    const root = args.root ? resolve(args.root) : undefined;
+    const own = root || args.host === 'native' ? lockRun(new SysPaths(root ?? '/').runDir()) : null;
+    const host = openHost(args.host, { vblank: 'timer', root });
+    const lock = own ?? lockRun(host.sys.runDir());
+    let bus: BusKeeper | null = null;
+    try {
+      const engine = new Engine(host, openJournal(host.sys.runDir(), log), log);
+      await engine.reconcile();
+      bus = new BusKeeper(busAddress(args.bus), log);
+      await bus.start(10_000);
+      const sim = host.sim;
+      const screenshot = sim ? (connector: string) => simScreenshot(sim, connector) : undefined;
+      const service = new ManagerService(bus as unknown as dbus.MessageBus, engine, log, { version: '0.1.0', host: host.label }, screenshot);
+      await service.start();
+      log('info', null, `directflipd ready: ${BUS_NAME} on ${busAddress(args.bus) ?? 'the system bus'}, host ${host.label}, pid ${process.pid}`);
+      await untilSignal(log);
+      await engine.shutdown();
+      // The calls refused by the shutdown answer in their own continuations: let them reach the
+      // socket before it is closed.
+      await new Promise((r) => setImmediate(r));
+      (service as { stop?: () => void }).stop?.();
+    } finally {
+      bus?.close();
+      closeHost(host, log);
+      lock.release();
+    }
   },
 };
+
+function lockRun(runDir: string): RunLock {
+  return RunLock.acquire(trustedDir(runDir));
+}
+
+function openJournal(runDir: string, log: Logger): Journal {
+  const j = new Journal(runDir);
+  if (j.cleaned.length) log('notice', null, `removed ${j.cleaned.length} temporary journal file(s) a crashed write left behind: ${j.cleaned.join(', ')}`);
+  return j;
+}
+
+function untilSignal(log: Logger): Promise<void> {
+  return new Promise<void>((res) => {
+    const stop = (sig: string) => {
+      log('info', null, `${sig}: answering waiting calls, giving the host display back and stopping`);
+      res();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+function closeHost(host: Host, log: Logger): void {
+  try {
+    host.close();
+  } catch (e) {
+    log('warning', null, `closing the host failed: ${(e as Error).message}`);
+  }
+}
