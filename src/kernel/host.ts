@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SysPaths } from '../sys/paths';
@@ -23,6 +23,9 @@ export interface Host {
   ensureMdev(uuid: string): boolean;
   close(): void;
 }
+
+/** The file in a simulated host's sys/ and dev/ that says it made them. */
+const SIM_MARKER = '.directflip-sim';
 
 export const HOST_HELP = 'native (this machine) or sim:PROFILE (a simulated host: a profile name from examples/hosts, or a JSON file)';
 
@@ -57,14 +60,24 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { buildFakeTree, addMdev } = require('../sys/fake-tree') as typeof import('../sys/fake-tree');
   const profile = loadProfile(profileSpec);
-  const sim = new SimHost(profile, { vblank: opts.vblank });
   const ownRoot = !opts.root;
   const root = opts.root ?? mkdtempSync(join(tmpdir(), 'directflip-sim-'));
   const sys = new SysPaths(root);
-  // A simulated host boots afresh each time: its /sys and /dev are rebuilt, /run is kept (the
-  // daemon's journal must survive its own restart, as it does on a real host).
-  for (const d of ['sys', 'dev']) rmSync(sys.at(d), { recursive: true, force: true });
+  // A simulated host rebuilds its /sys and /dev from its kernel each time; it removes only trees
+  // it made itself (they carry a marker), and never a directory someone else put there.
+  for (const d of ['sys', 'dev']) {
+    const dir = sys.at(d);
+    if (!existsSync(dir)) continue;
+    if (!existsSync(join(dir, SIM_MARKER))) {
+      throw Object.assign(new Error(`${dir} exists and was not made by a simulated host; directflip removes only what it made: give --root a directory without sys/ and dev/`), { code: 'EDF_HOST' });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // With --root the simulated kernel outlives this process, as a real one outlives the daemon;
+  // /run is kept as well (the daemon's journal must survive its own restart).
+  const sim = new SimHost(profile, { vblank: opts.vblank, stateDir: ownRoot ? undefined : sys.at('sim-kernel') });
   buildFakeTree(sys, sim);
+  for (const d of ['sys', 'dev']) writeFileSync(join(sys.at(d), SIM_MARKER), 'made by a directflip simulated host; removed with it\n');
   const sysfs = new SimSysfs();
   // Intel's direct-flip kernel: writing a plane type selects it, reading gives its kernel fb id.
   const liveAttributes = (uuid: string) => {

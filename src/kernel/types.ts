@@ -265,6 +265,20 @@ export interface VfioDevice {
 }
 
 /**
+ * One kernel uevent (netlink NETLINK_KOBJECT_UEVENT), as the DRM core sends them: ACTION=change,
+ * SUBSYSTEM=drm, HOTPLUG=1, and CONNECTOR=<id> (and PROPERTY=<id> for a link-status change)
+ * when the driver names the connector.
+ */
+export interface Uevent {
+  action: string;
+  /** DEVPATH, e.g. /devices/pci0000:00/0000:00:02.0/drm/card0. */
+  devpath: string;
+  subsystem: string;
+  /** Every KEY=VALUE of the message. */
+  env: Record<string, string>;
+}
+
+/**
  * What opens devices: the real kernel (paths under `/`) or a simulated host (paths as the sim's
  * own `/dev` presents them). The only place paths meet the kernel surface.
  */
@@ -275,4 +289,9 @@ export interface KernelBackend {
   openVfioGroup(path: string): VfioGroup;
   /** Closes a plain fd the backend handed out (dma-buf, lease). */
   closeFd(fd: number): void;
+  /**
+   * Calls `cb` for every DRM uevent (hotplug, link-status) from now on; returns the function that
+   * stops listening. Absent where the backend cannot listen yet (native, until netlink lands).
+   */
+  watchUevents?(cb: (ev: Uevent) => void): () => void;
 }

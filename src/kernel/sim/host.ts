@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { kernelError } from '../errors';
-import type { KernelBackend, KmsDevice, VfioContainer, VfioGroup } from '../types';
+import type { KernelBackend, KmsDevice, Uevent, VfioContainer, VfioGroup } from '../types';
 import { SimDmabufTable } from './buffers';
+import { KernelStore } from './kernel-store';
 import { SimCard } from './kms-card';
+import { resumeKernel, snapshotKernel } from './kms-persist';
 import type { HostProfile } from './profile';
 import { SimVfio } from './vfio';
 
@@ -14,10 +17,16 @@ export class SimHost implements KernelBackend {
   readonly dmabufs = new SimDmabufTable();
   readonly card: SimCard;
   readonly vfio: SimVfio;
+  private readonly store: KernelStore | null;
+  private readonly profileHash: string;
 
+  /**
+   * `stateDir`: the kernel outlives this process there, as a real one outlives the daemon. A
+   * host made on the same directory later resumes it, after closing the dead process's files.
+   */
   constructor(
     readonly profile: HostProfile,
-    opts: { vblank?: 'manual' | 'timer' } = {},
+    opts: { vblank?: 'manual' | 'timer'; stateDir?: string } = {},
   ) {
     this.card = new SimCard(profile.kms, { dmabufs: this.dmabufs, vblank: opts.vblank ?? 'manual' });
     this.vfio = new SimVfio(profile.vfio, {
@@ -25,6 +34,20 @@ export class SimHost implements KernelBackend {
       kernelFb: (b) => this.card.kernelFb(b),
       retargetFb: (id, b) => this.card.retargetKernelFb(id, b),
     });
+    this.profileHash = createHash('sha256').update(JSON.stringify(profile)).digest('hex');
+    this.store = opts.stateDir ? new KernelStore(opts.stateDir) : null;
+    if (this.store) {
+      const saved = this.store.load();
+      if (saved?.profile === this.profileHash) resumeKernel(this.card, this.vfio, saved);
+      const save = () => this.save(process.pid);
+      this.card.onKernelChange = save;
+      this.vfio.onChange = save;
+      save();
+    }
+  }
+
+  private save(pid: number): void {
+    this.store?.save(snapshotKernel(this.card, this.vfio, this.profileHash, pid));
   }
 
   /** The names the card answers to, as /dev/dri shows them. */
@@ -60,7 +83,15 @@ export class SimHost implements KernelBackend {
     this.dmabufs.close(fd);
   }
 
+  watchUevents(cb: (ev: Uevent) => void): () => void {
+    return this.card.watchUevents(cb);
+  }
+
+  /** The process lets go: what it left open is closed by whoever resumes this kernel. */
   stop(): void {
     this.card.stop();
+    this.card.onKernelChange = null;
+    this.vfio.onChange = null;
+    this.save(0);
   }
 }

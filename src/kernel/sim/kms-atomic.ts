@@ -62,7 +62,8 @@ export function checkAtomic(ctx: AtomicContext, old: PropState, next: PropState,
     const activeChanged = get(old, crtc.id, 'ACTIVE') !== get(next, crtc.id, 'ACTIVE');
     const before = connectorsOf(old, crtc).map((c) => c.id).join();
     const after = connectorsOf(next, crtc).map((c) => c.id).join();
-    if (modeChanged || activeChanged || before !== after) modesetCrtcs.add(crtc.id);
+    const linkChanged = connectorsOf(next, crtc).some((c) => get(old, c.id, 'link-status') !== get(next, c.id, 'link-status'));
+    if (modeChanged || activeChanged || before !== after || linkChanged) modesetCrtcs.add(crtc.id);
     if (active && !enable) refuse('EINVAL', `[CRTC:${crtc.id}] active without enabled (no MODE_ID)`);
     if (enable !== (after !== '')) refuse('EINVAL', `[CRTC:${crtc.id}] enabled/connectors mismatch`);
     // Every encoder here clones only itself, so two displays on one CRTC is i915's "rejecting

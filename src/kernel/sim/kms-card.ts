@@ -1,22 +1,24 @@
-import { DRM_EVENT, fourcc } from '../constants';
+import { DRM_EVENT, DRM_MODE_PROP, fourcc } from '../constants';
 import { kernelError } from '../errors';
-import type { AtomicProp, DrmEvent } from '../types';
+import type { AtomicProp, DrmEvent, Uevent } from '../types';
 import type { SimBuffer, SimDmabufTable } from './buffers';
 import { newSimBuffer } from './buffers';
 import { buildCard } from './kms-build';
 import type { BuiltCard } from './kms-build';
 import type { KmsProfile } from './kms-profile';
-import { cloneState } from './kms-objects';
 import type { PropState } from './kms-objects';
 import type { AtomicContext, SimFb } from './kms-atomic';
 import { SimKmsFile } from './kms-file';
+import type { Gem } from './kms-gem';
+import { atomicRemoveFb, fbdevRestore } from './kms-close';
 import { paintConsole } from './patterns';
 
 export interface CardFb extends SimFb {
   /** The file that created it; null for kernel-owned fbs (fbcon, GVT-g direct-flip planes). */
   owner: SimKmsFile | null;
   flags: number;
-  handles: number[];
+  /** The GEM object behind each of its planes (GETFB2 hands out a new handle to each). */
+  objs: Gem[];
   pitches: number[];
   offsets: number[];
   modifiers: bigint[];
@@ -42,6 +44,17 @@ interface PendingFlip {
   event: boolean;
 }
 
+/** fbcon's framebuffer on one CRTC, as fbdev emulation set it up at boot. */
+export interface ConsoleFb {
+  crtcId: number;
+  connectorId: number;
+  planeId: number;
+  fbId: number;
+  modeBlob: number;
+  width: number;
+  height: number;
+}
+
 /**
  * One simulated DRM card: its objects, the property state, framebuffers, blobs, the master, and
  * the simulated vblank. Each `open()` is a new file with its own caps, fbs and GEM handles.
@@ -52,17 +65,23 @@ export class SimCard {
   readonly fbs = new Map<number, CardFb>();
   readonly blobs = new Map<number, CardBlob>();
   readonly files = new Set<SimKmsFile>();
+  readonly console: ConsoleFb[] = [];
   master: SimKmsFile | null = null;
+  /** The simulated process has CAP_SYS_ADMIN (the daemon runs as root): GETFB2 hands it handles. */
+  capSysAdmin = true;
   readonly commitLog: CommitRecord[] = [];
   readonly counters = { ioctls: new Map<string, number>(), testOnly: 0, commits: 0 };
   vblankCount = 0;
+  /** Called whenever state that outlives the files changes (the host persists it). */
+  onKernelChange: (() => void) | null = null;
   private pending: PendingFlip[] = [];
   private readonly failures = new Map<string, string[]>();
-  private readonly bootState: PropState;
   private nextFd = 200000;
   private lessees = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly hotplugListeners: ((connector: string, connected: boolean) => void)[] = [];
+  private readonly ueventListeners = new Set<(ev: Uevent) => void>();
+  private readonly statusListeners: ((connector: string, connected: boolean) => void)[] = [];
+  private seqnum = 0;
 
   constructor(
     readonly profile: KmsProfile,
@@ -72,7 +91,6 @@ export class SimCard {
     this.state = this.built.state;
     for (const [id, data] of this.built.blobs) this.blobs.set(id, { data, owner: null, destroyed: false });
     this.bootConsole();
-    this.bootState = cloneState(this.state);
     if (opts.vblank === 'timer') {
       this.timer = setInterval(() => this.advanceVblank(), 1000 / 60);
       this.timer.unref();
@@ -90,6 +108,7 @@ export class SimCard {
       paintConsole(buf, c.connector.name);
       const fbId = this.kernelFb(buf);
       const primary = this.built.planes.find((p) => p.type === 'primary' && p.possibleCrtcs & (1 << c.crtc.index))!;
+      this.console.push({ crtcId: c.crtc.id, connectorId: c.connector.id, planeId: primary.id, fbId, modeBlob: c.modeBlob, width: c.width, height: c.height });
       const v = this.state.get(primary.id)!;
       v.set('FB_ID', BigInt(fbId));
       v.set('CRTC_ID', BigInt(c.crtc.id));
@@ -109,12 +128,12 @@ export class SimCard {
   }
 
   /** A framebuffer no file owns: it survives every close (GVT-g's direct-flip fbs, fbcon). */
-  kernelFb(buf: SimBuffer): number {
-    const id = this.built.nextId();
+  kernelFb(buf: SimBuffer, id = this.built.nextId()): number {
     this.fbs.set(id, {
       id, width: buf.width, height: buf.height, format: buf.format, modifier: buf.modifier, owner: null, flags: 0,
-      handles: [0], pitches: [buf.stride], offsets: [0], modifiers: [buf.modifier], buffer: buf,
+      objs: [{ buffer: buf, size: buf.pixels.length, dumb: false }], pitches: [buf.stride], offsets: [0], modifiers: [buf.modifier], buffer: buf,
     });
+    this.changed();
     return id;
   }
 
@@ -126,6 +145,7 @@ export class SimCard {
     const fb = this.fbs.get(id);
     if (!fb || fb.owner !== null) throw new Error(`sim: fb ${id} is not kernel-owned`);
     Object.assign(fb, { width: buf.width, height: buf.height, format: buf.format, modifier: buf.modifier, pitches: [buf.stride], modifiers: [buf.modifier], buffer: buf });
+    fb.objs = [{ buffer: buf, size: buf.pixels.length, dumb: false }];
   }
 
   newBlob(data: Buffer, owner: SimKmsFile | null): number {
@@ -145,6 +165,11 @@ export class SimCard {
     };
   }
 
+  /** The host persists what the kernel keeps across the death of every process. */
+  changed(): void {
+    this.onKernelChange?.();
+  }
+
   /** Test control: the next call of `ioctl` fails with `code`, once. */
   failNext(ioctl: string, code: string): void {
     const q = this.failures.get(ioctl) ?? [];
@@ -159,16 +184,63 @@ export class SimCard {
     if (code) throw kernelError(code, ioctl, path, 'injected by failNext');
   }
 
-  /** Test control: plug or unplug a monitor. */
-  hotplug(connectorName: string, connected: boolean): void {
-    const c = this.built.connectors.find((x) => x.name === connectorName);
-    if (!c) throw new Error(`sim: no connector ${connectorName}`);
-    c.status = connected ? 1 : 2;
-    for (const l of this.hotplugListeners) l(connectorName, connected);
+  connector(name: string) {
+    const c = this.built.connectors.find((x) => x.name === name);
+    if (!c) throw Object.assign(new Error(`sim: no connector ${name} (the card has ${this.built.connectors.map((x) => x.name).join(', ')})`), { code: 'ENOENT' });
+    return c;
   }
 
+  /**
+   * Test control: plug or unplug a monitor. As the kernel does, only the connection status
+   * changes (the atomic state keeps its routing) and a HOTPLUG uevent names the connector
+   * (drm_kms_helper_connector_hotplug_event).
+   */
+  hotplug(connectorName: string, connected: boolean): void {
+    const c = this.connector(connectorName);
+    const status = connected ? 1 : 2;
+    if (c.status === status) return;
+    c.status = status;
+    for (const l of this.statusListeners) l(connectorName, connected);
+    this.changed();
+    this.uevent({ CONNECTOR: String(c.id) });
+  }
+
+  /**
+   * Test control: the link of a connector fails (drm_connector_set_link_status_property):
+   * `link-status` reads Bad and a HOTPLUG uevent names the connector and the property.
+   */
+  setLinkStatus(connectorName: string, good: boolean): void {
+    const c = this.connector(connectorName);
+    this.state.get(c.id)!.set('link-status', good ? 0n : 1n);
+    this.changed();
+    this.uevent({ CONNECTOR: String(c.id), PROPERTY: String(this.built.props.standard('link-status').id) });
+  }
+
+  /** Called at once when a connector's status changes (the simulated sysfs follows it). */
   onHotplug(l: (connector: string, connected: boolean) => void): void {
-    this.hotplugListeners.push(l);
+    this.statusListeners.push(l);
+  }
+
+  /** A uevent of the card (kobject_uevent_env KOBJ_CHANGE with HOTPLUG=1), to every listener. */
+  private uevent(extra: Record<string, string>): void {
+    const minor = /(\d+)$/.exec(this.devPath)?.[1] ?? '0';
+    const devpath = `/devices/pci0000:00/${this.profile.pciAddress}/drm/${this.devPath.split('/').pop()}`;
+    const env = { ACTION: 'change', DEVPATH: devpath, SUBSYSTEM: 'drm', HOTPLUG: '1', DEVNAME: this.devPath.slice('/dev/'.length), MAJOR: '226', MINOR: minor, SEQNUM: String(++this.seqnum), ...extra };
+    const ev: Uevent = { action: 'change', devpath, subsystem: 'drm', env };
+    // A netlink socket delivers later, never inside the caller's stack.
+    for (const l of this.ueventListeners) setImmediate(() => l(ev));
+  }
+
+  watchUevents(cb: (ev: Uevent) => void): () => void {
+    const l = (ev: Uevent) => {
+      try {
+        cb(ev);
+      } catch {
+        // A listener's failure is its own; the kernel's other listeners still hear the event.
+      }
+    };
+    this.ueventListeners.add(l);
+    return () => this.ueventListeners.delete(l);
   }
 
   /** Test control: another process takes the master role (e.g. a compositor starting). */
@@ -233,33 +305,38 @@ export class SimCard {
     return { type: DRM_EVENT.FLIP_COMPLETE, userData, tvSec: t[0], tvUsec: Math.floor(t[1] / 1000), sequence: this.vblankCount, crtcId };
   }
 
-  /** drm_fb_release() + drm_master_release(); lastclose lets fbcon repaint its boot console. */
+  /**
+   * drm_file_free(): drm_fb_release() removes each of the file's fbs (one atomic_remove_fb commit
+   * each), drm_property_destroy_user_blobs() its blobs, drm_master_release() its master, and the
+   * last close of the device lets fbdev restore its console (drm_lastclose).
+   */
   closeFile(f: SimKmsFile): void {
-    const mine = [...this.fbs.values()].filter((fb) => fb.owner === f).map((fb) => fb.id);
-    this.removeFbs(mine);
+    for (const fb of [...this.fbs.values()]) if (fb.owner === f) this.removeFb(fb.id);
     for (const b of this.blobs.values()) if (b.owner === f) b.destroyed = true;
     this.pending = this.pending.filter((p) => p.file !== f);
     if (this.master === f) this.master = null;
     this.files.delete(f);
-    if (this.files.size === 0) this.state = cloneState(this.bootState);
+    if (this.files.size === 0) fbdevRestore(this);
     this.collectBlobs();
+    this.changed();
   }
 
-  /** drm_framebuffer_remove(): planes showing a removed fb are disabled. */
-  removeFbs(ids: number[]): void {
-    if (!ids.length) return;
-    const gone = new Set(ids.map(BigInt));
-    for (const p of this.built.planes) {
-      const v = this.state.get(p.id)!;
-      if (gone.has(v.get('FB_ID')!)) for (const k of ['FB_ID', 'CRTC_ID', 'SRC_X', 'SRC_Y', 'SRC_W', 'SRC_H', 'CRTC_X', 'CRTC_Y', 'CRTC_W', 'CRTC_H']) v.set(k, 0n);
-    }
-    for (const id of ids) this.fbs.delete(id);
+  /** drm_framebuffer_remove(): the planes showing it are disabled first, by a commit of their own. */
+  removeFb(id: number): void {
+    if (atomicRemoveFb(this, id)) this.changed();
+    this.fbs.delete(id);
+  }
+
+  /** Names of the properties whose values are blob ids. */
+  blobPropNames(): Set<string> {
+    return new Set([...this.built.props.byId.values()].filter((p) => p.flags & DRM_MODE_PROP.BLOB).map((p) => p.name));
   }
 
   /** Destroyed blobs live while the state still references them, as refcounting keeps them. */
   collectBlobs(): void {
+    const names = this.blobPropNames();
     const used = new Set<number>();
-    for (const v of this.state.values()) for (const [k, val] of v) if (k === 'MODE_ID') used.add(Number(val));
+    for (const v of this.state.values()) for (const [k, val] of v) if (names.has(k)) used.add(Number(val));
     for (const [id, b] of this.blobs) if (b.destroyed && !used.has(id)) this.blobs.delete(id);
   }
 

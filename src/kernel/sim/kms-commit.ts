@@ -5,6 +5,7 @@ import { checkAtomic } from './kms-atomic';
 import type { Touched } from './kms-atomic';
 import type { SimKmsFile } from './kms-file';
 import { cloneState } from './kms-objects';
+import { outlivesFiles } from './kms-persist';
 import type { PropState } from './kms-objects';
 import { invalidModeReason } from './modes';
 import { renderWriteback } from './render';
@@ -46,11 +47,13 @@ export function atomicCommit(file: SimKmsFile, props: AtomicProp[], flags: numbe
     for (const k of ['OUT_FENCE_PTR', 'WRITEBACK_OUT_FENCE_PTR']) if (v.has(k)) v.set(k, 0n);
     if (v.has('IN_FENCE_FD')) v.set('IN_FENCE_FD', BigInt.asUintN(64, -1n));
   }
+  const keep = outlivesFiles(card, card.state, next, touched);
   card.state = next;
   card.counters.commits++;
   card.commitLog.push({ file: file.fd, flags, props: props.map((p) => ({ ...p })) });
   renderWriteback(card, touched);
   card.collectBlobs();
+  if (keep) card.changed();
   const event = !!(flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT);
   for (const crtcId of touched.crtcs) {
     if (flags & DRM_MODE_ATOMIC.NONBLOCK) card.addPending({ file, crtcId, userData, event });
@@ -97,6 +100,15 @@ function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: Atomic
     if (bad) file.fail('EINVAL', I, `MODE_ID blob ${v}: ${bad}`);
   }
   const vals = next.get(o.id)!;
+  if (o.kind === 'connector' && p.name === 'link-status') {
+    // drm_atomic_connector_set_property(): userspace may only raise Bad to Good, never lower it.
+    // The change makes the connector's CRTC a modeset (connectors_changed): the retrain.
+    const crtc = Number(vals.get('CRTC_ID'));
+    if (crtc) touched.crtcs.add(crtc);
+    touched.connectors.add(o.id);
+    if (vals.get('link-status') !== 0n) vals.set(p.name, v);
+    return;
+  }
   if (o.kind === 'plane' || (o.kind === 'connector' && p.name === 'CRTC_ID')) {
     // The old and the new CRTC both join the state, as drm_atomic_get_crtc_state() does.
     const old = Number(vals.get('CRTC_ID'));

@@ -14,9 +14,9 @@ type Fail = (code: string, ioctl: string, detail: string) => never;
 /**
  * The checks of drm_mode_addfb2() → drm_internal_framebuffer_create() → framebuffer_check(),
  * drm_any_plane_has_format() and drm_gem_fb_init_with_funcs(), in the kernel's order, each with
- * its errno. Returns the modifier the fb carries and the GEM object of its first plane.
+ * its errno. Returns the modifier the fb carries and the GEM object of each plane.
  */
-export function checkAddFb2(a: AddFb2Args, profile: KmsProfile, planes: SimPlane[], gems: GemHandles, fail: Fail): { modifier: bigint; gem: Gem } {
+export function checkAddFb2(a: AddFb2Args, profile: KmsProfile, planes: SimPlane[], gems: GemHandles, fail: Fail): { modifier: bigint; gems: Gem[] } {
   const l = profile.limits;
   const withMods = (a.flags & DRM_MODE_FB_MODIFIERS) !== 0;
   if (a.flags & ~(DRM_MODE_FB_INTERLACED | DRM_MODE_FB_MODIFIERS)) fail('EINVAL', I, `bad flags 0x${a.flags.toString(16)}`);
@@ -57,5 +57,5 @@ export function checkAddFb2(a: AddFb2Args, profile: KmsProfile, planes: SimPlane
     if (gem.size < min) fail('EINVAL', I, `GEM object of ${gem.size} bytes is smaller than the ${min} plane ${i} needs`);
     objs.push(gem);
   }
-  return { modifier, gem: objs[0] };
+  return { modifier, gems: objs };
 }

@@ -281,12 +281,13 @@ export class SimKmsFile implements KmsDevice {
 
   addFb2(a: AddFb2Args): number {
     this.enter('DRM_IOCTL_MODE_ADDFB2');
-    const { modifier, gem } = checkAddFb2(a, this.card.profile, this.card.built.planes, this.gem, (c, i, d) => this.fail(c, i, d));
+    const { modifier, gems } = checkAddFb2(a, this.card.profile, this.card.built.planes, this.gem, (c, i, d) => this.fail(c, i, d));
     const id = this.card.built.nextId();
+    const first = gems[0].buffer;
     this.card.fbs.set(id, {
       id, width: a.width, height: a.height, format: a.pixelFormat, modifier, owner: this, flags: a.flags,
-      handles: [...a.handles], pitches: [...a.pitches], offsets: [...a.offsets], modifiers: [...a.modifiers],
-      buffer: { ...gem.buffer, stride: a.pitches[0], format: a.pixelFormat, modifier, pixels: gem.buffer.pixels.subarray(a.offsets[0] ?? 0) },
+      objs: gems, pitches: [...a.pitches], offsets: [...a.offsets], modifiers: [...a.modifiers],
+      buffer: { ...first, stride: a.pitches[0], format: a.pixelFormat, modifier, pixels: first.pixels.subarray(a.offsets[0] ?? 0) },
     });
     return id;
   }
@@ -295,16 +296,27 @@ export class SimKmsFile implements KmsDevice {
     this.enter('DRM_IOCTL_MODE_RMFB');
     const fb = this.card.fbs.get(fbId);
     if (!fb || fb.owner !== this) this.fail('ENOENT', 'DRM_IOCTL_MODE_RMFB', `fb ${fbId} is not one of this file's`);
-    this.card.removeFbs([fbId]);
+    this.card.removeFb(fbId);
   }
 
+  /**
+   * drm_mode_getfb2_ioctl(): a master (or CAP_SYS_ADMIN) gets a NEW GEM handle for each distinct
+   * object of the fb on every call, its own fbs and kernel fbs alike; the caller must close them.
+   * Anyone else gets the layout with zero handles.
+   */
   getFb2(fbId: number): Fb2Info {
     this.enter('DRM_IOCTL_MODE_GETFB2');
     const fb = this.card.fbs.get(fbId);
     if (!fb) this.fail('ENOENT', 'DRM_IOCTL_MODE_GETFB2', `no fb ${fbId}`);
-    // Handles are only given to the master or CAP_SYS_ADMIN; a root daemon is the latter.
+    const handles = fb.objs.map(() => 0);
+    if (this.card.master === this || this.lease || this.card.capSysAdmin) {
+      fb.objs.forEach((o, i) => {
+        const j = fb.objs.indexOf(o);
+        handles[i] = j < i ? handles[j] : this.gem.add(o);
+      });
+    }
     return {
-      fbId, width: fb.width, height: fb.height, pixelFormat: fb.format, flags: fb.flags, handles: fb.owner === this ? [...fb.handles] : fb.handles.map(() => 0),
+      fbId, width: fb.width, height: fb.height, pixelFormat: fb.format, flags: fb.flags, handles,
       pitches: [...fb.pitches], offsets: [...fb.offsets], modifiers: [...fb.modifiers],
     };
   }
@@ -379,6 +391,7 @@ export class SimKmsFile implements KmsDevice {
     return { fd: lessee.fd, lesseeId: this.card.nextLesseeId() };
   }
 
+  /** Test control: the GEM handles this file holds (the kernel's object_idr, counted). */
   get gemCount(): number {
     return this.gem.count;
   }

@@ -20,7 +20,6 @@ const PAGE = 4096;
 
 export class GemHandles {
   private readonly gems = new Map<number, Gem>();
-  private nextHandle = 1;
   private readonly mapOffsets = new Map<bigint, number>();
 
   constructor(
@@ -87,8 +86,14 @@ export class GemHandles {
     return g.buffer.pixels.subarray(0, size);
   }
 
-  private add(g: Gem): number {
-    const h = this.nextHandle++;
+  /**
+   * drm_gem_handle_create(): a new handle for the object every time, even when this file already
+   * holds one for it (GETFB2 relies on this), numbered idr_alloc(&object_idr, obj, 1, 0): the
+   * lowest free id from 1, so a closed handle's number comes back.
+   */
+  add(g: Gem): number {
+    let h = 1;
+    while (this.gems.has(h)) h++;
     this.gems.set(h, g);
     return h;
   }

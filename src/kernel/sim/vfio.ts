@@ -36,6 +36,8 @@ const FLAGS = VFIO;
 
 export class SimVfio {
   readonly mdevs = new Map<string, SimMdev>();
+  /** Called when state that outlives processes changes: mdevs, QEMU's hold, kernel fbs. */
+  onChange: (() => void) | null = null;
   private nextGroup: number;
   private readonly failures = new Map<string, string[]>();
 
@@ -68,6 +70,7 @@ export class SimVfio {
       heldByQemu: false, groupOpen: false, deviceOpen: false, dmabufs: new Map(), drmFbs: new Map(),
     };
     this.mdevs.set(uuid, m);
+    this.onChange?.();
     return m;
   }
 
@@ -88,6 +91,7 @@ export class SimVfio {
   /** Test control: the VM's QEMU has the group open. */
   holdByQemu(uuid: string, held = true): void {
     this.mdev(uuid).heldByQemu = held;
+    this.onChange?.();
   }
 
   /** Test control: the guest flips to a new framebuffer (optionally with new pixels). */
@@ -120,6 +124,7 @@ export class SimVfio {
     if (!fb) {
       fb = this.env.kernelFb(plane.buffer);
       m.drmFbs.set(which, fb);
+      this.onChange?.();
     }
     return fb;
   }
