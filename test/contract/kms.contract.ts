@@ -262,6 +262,34 @@ export function kmsContract(name: string, make: () => KmsBackend): void {
       expect(errOf(() => dev.mapDumb(d.handle)).code).toBe('ENOENT');
     });
 
+    // drm_mode_getfb2_ioctl() → drm_gem_handle_create(): a new handle per call, numbered by
+    // idr_alloc(object_idr, 1, 0), the lowest free id. So a handle number that keeps growing is a
+    // leak, and closing every one brings the same number back.
+    test('GETFB2 gives the master a new GEM handle on every call; closing them keeps the count flat', () => {
+      const f = fixture(dev);
+      const { fb, dumb } = f.makeFb(64, 64);
+      const a = dev.getFb2(fb).handles[0];
+      const b = dev.getFb2(fb).handles[0];
+      expect([a, b].every((h) => h > 0 && h !== dumb.handle)).toBe(true);
+      expect(b).not.toBe(a);
+      dev.gemClose(b);
+      dev.gemClose(a);
+      expect(errOf(() => dev.gemClose(a)).code).toBe('EINVAL');
+      const first = dev.getFb2(fb).handles[0];
+      expect(first).toBe(Math.min(a, b));
+      dev.gemClose(first);
+      for (let i = 0; i < 100; i++) dev.gemClose(dev.getFb2(fb).handles[0]);
+      const after = dev.getFb2(fb).handles[0];
+      expect(after).toBe(first);
+      dev.gemClose(after);
+      // A kernel fb (fbcon's, on the active CRTC) is no different: a new handle to close.
+      if (f.crtc.fbId) {
+        const h = dev.getFb2(f.crtc.fbId).handles[0];
+        expect(h).toBe(first);
+        dev.gemClose(h);
+      }
+    });
+
     test('every encoder can clone itself (drm_mode_config_validate), and IN_FORMATS lists the plane formats', () => {
       const t = fixture(dev).t;
       t.encoders.forEach((e, i) => expect(dev.getEncoder(e.id).possibleClones & (1 << i)).toBe(1 << i));
