@@ -4,9 +4,12 @@ import type { Host } from '../kernel/host';
 import { readTopology } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
 import { commitPlan } from '../kms/commit';
+import { describeFb } from '../kms/fb-info';
 import { Occupancy } from '../kms/occupancy';
 import { planDomain } from '../kms/planner';
 import { buildRequest } from '../kms/request';
+import { mergeSnapshots, planRelease } from '../kms/release';
+import type { HandOver } from '../kms/release';
 import { restoreSnapshots } from '../kms/restore';
 import { StandIns } from '../kms/stand-ins';
 import { TestOnlyJudge } from '../kms/test-only';
@@ -275,9 +278,14 @@ export class Engine {
   }
 
   /** Gives the display back; on failure the record is kept as `restore-pending`, snapshots and all. */
-  private async restore(r: DomainRecord): Promise<{ ok: boolean; notes: string[] }> {
+  private async restore(r: DomainRecord, pass?: Set<DomainRecord>): Promise<{ ok: boolean; notes: string[] }> {
+    // kms/release orders it: what another domain still shows through is handed to it, not undone.
+    const stay = [...this.live.values()].map((l) => l.record).filter((x) => x !== r && !pass?.has(x) && (x.state === 'active' || x.state === 'activating'));
+    const steps = planRelease([r, ...stay].map((x) => ({ domain: x.uuid, active: true, restore: x.restore, plan: x.plan, snapshots: x.snapshots })), r.uuid);
     try {
-      return { ok: true, notes: (await restoreSnapshots(this.dev, r.snapshots, r.restore)).notes };
+      const notes = (await restoreSnapshots(this.dev, steps.now, r.restore)).notes;
+      for (const h of steps.handOver) this.takeOver(this.live.get(h.to)!.record, h, !pass);
+      return { ok: true, notes };
     } catch (e) {
       const why = `restoring the host display failed (${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}); its snapshot is kept and the restore retried at the next release and at the next start`;
       if (r.state !== 'restore-pending') this.log('err', r.name, why);
@@ -286,6 +294,14 @@ export class Engine {
       this.rewrite(r);
       return { ok: false, notes: [why] };
     }
+  }
+
+  /** `r` now gives back what a leaving domain handed over (kms/release); `journal`: persist it. */
+  private takeOver(r: DomainRecord, h: HandOver, journal: boolean): void {
+    r.snapshots = mergeSnapshots(r.snapshots, h.snapshots);
+    r.holding.modeOwner = [...new Set([...r.holding.modeOwner, ...h.modeOwner])];
+    this.occupancy.hold(r.holding);
+    if (journal) this.rewrite(r);
   }
 
   /** A failed restore may succeed once another domain has left its CRTC. */
@@ -378,7 +394,7 @@ export class Engine {
 
   private fbAlive(id: number): boolean {
     try {
-      this.dev.getFb2(id);
+      describeFb(this.dev, id);
       return true;
     } catch {
       return false;
@@ -392,10 +408,12 @@ export class Engine {
   shutdown(): Promise<void> {
     const refusal = () => new DaemonError('ShuttingDown', 'directflipd is stopping; nothing was changed: ask again once it runs');
     return this.ops.close(refusal, async () => {
+      const pass = new Set<DomainRecord>();
       for (const l of this.live.values()) {
         const streams = this.stopStreams(l);
         // A failed restore turns the record `restore-pending`, which the next start retries.
-        if (SHOWN.includes(l.record.state)) await this.restore(l.record);
+        if (SHOWN.includes(l.record.state)) await this.restore(l.record, pass);
+        pass.add(l.record);
         streams?.free();
         this.log('info', l.record.name, 'host display restored for the daemon stop; the record stays for the next start');
       }
