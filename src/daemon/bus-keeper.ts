@@ -15,6 +15,8 @@ export interface BusLike {
 }
 
 const MAX_BACKOFF_MS = 5000;
+/** The header flag of a call that wants no answer (D-Bus specification, "Message Format"). */
+const NO_REPLY_EXPECTED = 0x1;
 
 /**
  * Keeps the daemon on the bus. Losing the dbus-daemon (a restart, a crash) must not take the
@@ -30,6 +32,9 @@ export class BusKeeper implements BusLike {
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly where: string;
+  /** Calls handed to a handler and not answered yet, by serial and sender. */
+  private readonly unanswered = new Set<string>();
+  private drained: (() => void) | null = null;
 
   constructor(
     private readonly address: string | undefined,
@@ -49,8 +54,13 @@ export class BusKeeper implements BusLike {
   }
 
   addMethodHandler(h: MethodHandler): void {
-    this.handlers.push(h);
-    this.bus?.addMethodHandler(h);
+    const counted: MethodHandler = (msg) => {
+      const taken = h(msg);
+      if (taken && !(msg.flags & NO_REPLY_EXPECTED)) this.unanswered.add(`${msg.sender}/${msg.serial}`);
+      return taken;
+    };
+    this.handlers.push(counted);
+    this.bus?.addMethodHandler(counted);
   }
 
   async requestName(name: string, flags: number): Promise<number> {
@@ -65,12 +75,25 @@ export class BusKeeper implements BusLike {
   }
 
   send(msg: Msg): void {
+    if (msg.replySerial !== undefined && this.unanswered.delete(`${msg.destination}/${msg.replySerial}`) && !this.unanswered.size) this.drained?.();
     if (!this.bus) return;
     try {
       this.bus.send(msg);
     } catch (e) {
       this.log('debug', null, `a message to ${this.where} was dropped (${(e as Error).message})`);
     }
+  }
+
+  /** Resolves once every call received has been answered (or after `ms`: a caller's own timeout). */
+  drain(ms: number): Promise<void> {
+    if (!this.unanswered.size || !this.bus) return Promise.resolve();
+    return new Promise<void>((res) => {
+      const timer = setTimeout(res, ms);
+      this.drained = () => {
+        clearTimeout(timer);
+        res();
+      };
+    });
   }
 
   /** Ends the connection for good: no reconnecting after a stop. */

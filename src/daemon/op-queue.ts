@@ -22,8 +22,11 @@ export class OpQueue {
       };
       this.waiting.add(cancel);
       const go = async () => {
-        this.waiting.delete(cancel);
+        // A turn of the event loop between operations: a burst of calls must not starve the
+        // frames of the guests already shown, nor a SIGTERM.
+        await new Promise((r) => setImmediate(r));
         if (cancelled) return;
+        this.waiting.delete(cancel);
         try {
           resolve(await fn());
         } catch (e) {

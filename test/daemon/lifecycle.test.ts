@@ -51,7 +51,7 @@ test('the full lifecycle through the hook: prepare → start → started → sto
   }
   const s = await status();
   expect(s.map((d) => [d[0], d[1]])).toEqual([['kiosk-hdmi', 'active']]);
-  expect(existsSync(join(root, 'run/directflip/domains/kiosk-hdmi.json'))).toBe(true);
+  expect(existsSync(join(root, 'run/directflip/domains/5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.json'))).toBe(true);
   for (const [op, sub] of [['stopped', 'end'], ['release', 'end']]) {
     const r = hook(['kiosk-hdmi', op, sub, 'destroyed'], kioskXml);
     expect([r.status, r.stdout]).toEqual([0, '']);
@@ -122,8 +122,7 @@ test('SIGKILL while a domain is active: the restarted daemon still reports it', 
   daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
   expect((await status()).map((d) => [d[0], d[1]])).toEqual([['kiosk-hdmi', 'active']]);
   expect(daemon.log()).toMatch(/re-adopted after a daemon restart/);
-  // The state file makes the shim run the hook for release even without metadata in the XML.
-  expect(hook(['kiosk-hdmi', 'release', 'end', '-'], plainXml.replace('plain-server', 'kiosk-hdmi')).status).toBe(0);
+  expect(hook(['kiosk-hdmi', 'release', 'end', '-'], kioskXml).status).toBe(0);
   expect(await status()).toEqual([]);
 });
 

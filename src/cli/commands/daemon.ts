@@ -62,9 +62,9 @@ export const daemonCommand: CommandModule<object, Args> = {
       log('info', null, `directflipd ready: ${BUS_NAME} on ${busAddress(args.bus) ?? 'the system bus'}, host ${host.label}, pid ${process.pid}`);
       await untilSignal(log);
       await engine.shutdown();
-      // The calls refused by the shutdown answer in their own continuations: let them reach the
-      // socket before it is closed.
-      await new Promise((r) => setImmediate(r));
+      // Every call already received gets its answer (ShuttingDown for those that waited) before
+      // the connection closes; the service's own caller check times out at 5 s.
+      await bus.drain(6000);
       (service as { stop?: () => void }).stop?.();
     } finally {
       bus?.close();
