@@ -2,6 +2,7 @@ import type { DomainConfig, PlaneConfig } from '../config';
 import { DRM_FORMAT, DRM_FORMAT_MOD, VFIO } from '../kernel/constants';
 import type { Host } from '../kernel/host';
 import type { KmsDevice } from '../kernel/types';
+import { describeFb } from '../kms/fb-info';
 import { gvtFbId } from './gvt-fb';
 import { planeOff, queryPlane, withVfioDevice } from './vfio-query';
 
@@ -76,7 +77,7 @@ export function resolvePlane(host: Host, dev: KmsDevice, c: DomainConfig, p: Pla
     const g = gvtFbId(host, uuid, p.from);
     if ('fbId' in g) {
       if (!g.fbId) return { source: 'gvt-fb', why: `kernel fb via ${g.via}; the guest has the plane off for now`, guest: assumed(p, size, `the guest's ${p.from} plane is off right now`) };
-      const fb = dev.getFb2(g.fbId);
+      const fb = describeFb(dev, g.fbId);
       return {
         source: 'gvt-fb',
         why: `kernel fb ${g.fbId} via ${g.via === 'sysfs' ? 'intel_vgpu/plane_id_index' : 'VFIO PROBE|DRM'}`,
