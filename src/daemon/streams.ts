@@ -21,6 +21,9 @@ export interface StreamStatus {
   received: number;
   flipped: number;
   dropped: number;
+  /** Commits refused with EBUSY (re-queued and retried) and flip events that never came. */
+  busy: number;
+  lostFlips: number;
   bytesCopied: number;
 }
 
@@ -37,19 +40,22 @@ interface Stream {
   /** Frees the stream's framebuffers (after the host display is back). */
   free(): void;
   retire(fbs: number[]): void;
+  /** Gives the stream's planes back to the CRTC's shared pipeline. */
+  disown: () => void;
 }
 
 const WARN_EVERY_MS = 10_000;
 
 /**
- * A domain's streaming sources while it is active: one frame pipeline per CRTC, a vfio source
+ * A domain's streaming sources while it is active: the shared frame pipeline of each CRTC its
+ * planes are on (other domains' planes on that CRTC use the same one), a vfio source
  * per vfio plane, and a D-Bus display listener per QEMU console (its picture and, when one is
  * planned, its pointer on the cursor plane). Failures are reported in status and logged; the
  * planes then keep their stand-ins, and release restores the host display as always.
  */
 export class DomainStreams {
   private readonly streams: Stream[] = [];
-  private readonly pipelines = new Map<number, FramePipeline>();
+  private readonly joined = new Map<number, { pipeline: FramePipeline; leave(): void }>();
   private stopped = false;
   /** When each distinct warning was last logged: a stream failing at 60 fps must not flood the log. */
   private readonly warned = new Map<string, number>();
@@ -60,6 +66,8 @@ export class DomainStreams {
     private readonly events: EventHub,
     private readonly record: DomainRecord,
     private readonly log: (msg: string) => void,
+    /** How a console's display is reached (tests stand in for QEMU and its bus here). */
+    private readonly attach: typeof attachDisplay = attachDisplay,
   ) {}
 
   private warn(msg: string): void {
@@ -70,12 +78,19 @@ export class DomainStreams {
   }
 
   private pipeline(crtcId: number): FramePipeline {
-    let p = this.pipelines.get(crtcId);
-    if (!p) {
-      p = new FramePipeline(this.dev, crtcId, this.events, (fbs) => this.streams.filter((s) => s.pipeline === p).forEach((s) => s.retire(fbs)), (e) => this.warn(`CRTC ${crtcId}: ${e.message}`));
-      this.pipelines.set(crtcId, p);
-    }
-    return p;
+    let j = this.joined.get(crtcId);
+    if (!j) this.joined.set(crtcId, (j = this.events.join(crtcId)));
+    return j.pipeline;
+  }
+
+  /** A new stream on `planes`: the pipeline hands its fbs and its errors back to it alone. */
+  private add(planes: PlaneAssignment[], source: Stream['source'], crtcId: number, state: Stream['state'], detail: string): Stream {
+    const pipeline = this.pipeline(crtcId);
+    const keys = planes.map((p) => p.key).join(', ');
+    const s: Stream = { planes, source, pipeline, state, detail, quiesce: () => undefined, free: () => undefined, retire: () => undefined, disown: () => undefined };
+    s.disown = pipeline.own(planes.map((p) => p.planeId), { retire: (fbs) => s.retire(fbs), error: (e) => this.warn(`${keys}: ${e.message}`) });
+    this.streams.push(s);
+    return s;
   }
 
   start(): void {
@@ -95,9 +110,8 @@ export class DomainStreams {
 
   private startVfio(o: OutputAssignment, p: PlaneAssignment, t: ReturnType<typeof readTopology>): void {
     const uuid = this.record.mdevs?.[p.key];
-    const pipeline = this.pipeline(o.crtcId);
-    const s: Stream = { planes: [p], source: 'vfio', pipeline, state: 'failed', detail: '', quiesce: () => undefined, free: () => undefined, retire: () => undefined };
-    this.streams.push(s);
+    const s = this.add([p], 'vfio', o.crtcId, 'failed', '');
+    const pipeline = s.pipeline;
     if (!uuid) return void (s.detail = 'no mdev is named for this plane');
     const source = new VfioSource(this.host, this.dev, t, uuid, p, o.crtcId);
     try {
@@ -111,9 +125,8 @@ export class DomainStreams {
   }
 
   private startDbus(o: OutputAssignment, group: PlaneAssignment[], want: ConsoleWanted, t: ReturnType<typeof readTopology>): void {
-    const pipeline = this.pipeline(o.crtcId);
-    const s: Stream = { planes: group, source: 'qemu-dbus', pipeline, state: 'connecting', detail: 'attaching to the D-Bus display', quiesce: () => undefined, free: () => undefined, retire: () => undefined };
-    this.streams.push(s);
+    const s = this.add(group, 'qemu-dbus', o.crtcId, 'connecting', 'attaching to the D-Bus display');
+    const pipeline = s.pipeline;
     const address = this.record.display?.address;
     const keys = group.map((p) => p.key).join(', ');
     if (!address) {
@@ -125,7 +138,7 @@ export class DomainStreams {
     const cursor = group.find((p) => p.from === 'cursor');
     let attached: Attached | null = null;
     s.quiesce = () => attached?.detach();
-    attachDisplay(address, want)
+    this.attach(address, want)
       .then((a) => {
         attached = a;
         if (this.stopped) return a.detach(), a.link.close();
@@ -134,8 +147,13 @@ export class DomainStreams {
           cursor: cursor && picture ? new ScanoutTarget(this.dev, t, cursor, o.crtcId, pipeline) : undefined,
           log: (m) => this.warn(`${keys}: ${m}`),
         });
-        a.link.on('close', (err?: Error) => {
-          if (s.state === 'streaming') Object.assign(s, { state: 'stopped', detail: `QEMU closed the display link${err ? ` (${err.message})` : ''}` });
+        // QEMU hanging up ends the stream; a message that broke the protocol (or anything its
+        // handling threw) fails this stream alone: the link is closed, the rest go on.
+        a.link.on('close', (err?: Error & { code?: string }) => {
+          if (s.state !== 'streaming') return;
+          if (!err || err.code === 'EDF_PEER_CLOSED') return void Object.assign(s, { state: 'stopped', detail: 'QEMU closed the display link' });
+          Object.assign(s, { state: 'failed', detail: `the display link was closed: ${err.message}` });
+          this.warn(`${keys}: ${s.detail}`);
         });
         Object.assign(s, {
           state: 'streaming', detail: `${a.why} (${a.console.label})`, now: () => `showing ${listener.showing}`,
@@ -153,7 +171,13 @@ export class DomainStreams {
 
   status(): StreamStatus[] {
     return this.streams.flatMap((s) =>
-      s.planes.map((p) => ({ plane: p.key, source: s.source, state: s.state, detail: s.now && s.state === 'streaming' ? `${s.detail}; ${s.now()}` : s.detail, ...s.pipeline.plane(p.planeId) })),
+      s.planes.map((p) => {
+        const c = s.pipeline.plane(p.planeId);
+        // The D-Bus row has no columns for these: they ride in the detail once they happen.
+        const faults = [c.busy && `${c.busy} commits refused busy and retried`, c.lostFlips && `${c.lostFlips} flip events lost`].filter(Boolean);
+        const detail = [s.now && s.state === 'streaming' ? `${s.detail}; ${s.now()}` : s.detail, ...faults].join('; ');
+        return { plane: p.key, source: s.source, state: s.state, detail, ...c };
+      }),
     );
   }
 
@@ -161,8 +185,9 @@ export class DomainStreams {
   stop(): void {
     this.stopped = true;
     for (const s of this.streams) this.quietly(s, () => s.quiesce());
-    for (const p of this.pipelines.values()) p.stop();
-    this.pipelines.clear();
+    for (const s of this.streams) s.disown();
+    for (const j of this.joined.values()) j.leave();
+    this.joined.clear();
   }
 
   /** Frees the streams' framebuffers: after the host display is restored, so none is on screen. */

@@ -39,9 +39,12 @@ export interface FdWatcher {
 export const FD_READABLE = 1;
 export const FD_WRITABLE = 2;
 
-/** Calls `cb(mask)` when `fd` is readable (or hung up), or writable while that is wanted. */
-export function watchFd(fd: number, cb: (mask: number) => void): FdWatcher {
-  return loadAddon().watchFd(fd, cb);
+/**
+ * Calls `cb(mask)` when `fd` is readable (or hung up), or writable while that is wanted. What
+ * `cb` throws goes to `onError`, never out of the event loop's callback.
+ */
+export function watchFd(fd: number, cb: (mask: number) => void, onError: (e: Error) => void): FdWatcher {
+  return loadAddon().watchFd(fd, cb, (e) => onError(e instanceof Error ? e : new Error(String(e))));
 }
 
 /** A connected, non-blocking unix socket fd (e.g. to a D-Bus bus at `unix:path=…`). */

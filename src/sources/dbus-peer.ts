@@ -3,13 +3,15 @@ import { closeSync } from 'node:fs';
 import { FD_WRITABLE, recvWithFds, sendWithFds, watchFd } from '../kernel/native-socket';
 import type { FdWatcher } from '../kernel/native-socket';
 
+import { messageLength, PeerProtocolError, readBody, readHeader } from './dbus-wire';
+
 /* eslint-disable @typescript-eslint/no-require-imports */
 // dbus-next's marshalling, without its connection: it can neither adopt a socketpair nor count
 // fds per message (design §1), so the transport and the framing are ours.
-const DBusBuffer = require('dbus-next/lib/dbus-buffer');
 const { marshallMessage, messageToJsFmt } = require('dbus-next/lib/marshall-compat');
-const constants = require('dbus-next/lib/constants');
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+export { MAX_MESSAGE, PeerProtocolError } from './dbus-wire';
 
 export interface PeerMessage {
   type: number;
@@ -30,16 +32,22 @@ export interface PeerMessage {
 
 export const MESSAGE = { METHOD_CALL: 1, METHOD_RETURN: 2, ERROR: 3, SIGNAL: 4 } as const;
 export const NO_REPLY_EXPECTED = 1;
-const LE = 'l'.charCodeAt(0);
+
+/** The peer hung up: the end of the stream, not a fault of its messages. */
+export class PeerClosed extends Error {
+  readonly code = 'EDF_PEER_CLOSED';
+}
 
 /**
  * A peer-to-peer D-Bus connection over a socketpair end, as QEMU's display listener link is:
  * no bus, no Hello. We are the client of the SASL exchange (QEMU is the server); AUTH EXTERNAL
  * without a uid is accepted whoever created the socketpair. Each message takes exactly the fds
  * its header announces — dbus-next hands every queued fd to the first message it parses.
+ *
+ * The peer is hostile input (QEMU faces the guest): a message that breaks the wire protocol, or
+ * anything thrown while handling what arrived, closes this link with the error ('close' carries
+ * it; `code` says which) and never leaves the fd callback.
  */
-/** The D-Bus specification's maximum message length (a 4K scanout is a quarter of it). */
-export const MAX_MESSAGE = 128 * 1024 * 1024;
 /** More fds than any honest run of messages carries before they are parsed. */
 const MAX_QUEUED_FDS = 1024;
 
@@ -67,16 +75,24 @@ export class PeerLink extends EventEmitter {
   ) {
     super();
     this.on('newListener', (event: string) => {
-      if (event === 'message' && this.held.length) setImmediate(() => this.held.splice(0).forEach((m) => this.emit('message', m)));
+      if (event === 'message' && this.held.length) setImmediate(() => this.guarded(() => this.held.splice(0).forEach((m) => this.dispatch(m))));
     });
   }
 
   /** Runs the handshake; resolves once BEGIN is sent (client) or received (server). */
   open(): Promise<void> {
     const p = new Promise<void>((resolve, reject) => (this.authDone = { resolve, reject }));
-    this.watcher = watchFd(this.fd, (mask) => (mask & FD_WRITABLE ? this.flush() : this.onReadable()));
+    this.watcher = watchFd(this.fd, (mask) => this.guarded(() => (mask & FD_WRITABLE ? this.flush() : this.onReadable())), (e) => this.close(e));
     if (this.role === 'client') this.write(Buffer.from('\0AUTH EXTERNAL\r\n'));
     return p;
+  }
+
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.close(e instanceof PeerProtocolError ? e : Object.assign(e as Error, { message: `handling what the peer sent failed: ${(e as Error).message}` }));
+    }
   }
 
   private write(buf: Buffer, fds: number[] = []): void {
@@ -113,7 +129,7 @@ export class PeerLink extends EventEmitter {
     for (;;) {
       const r = recvWithFds(this.fd, 65536);
       if (!r) break;
-      if (r.data.length === 0) return this.close(new Error('the peer closed the link'));
+      if (r.data.length === 0) return this.close(new PeerClosed('the peer closed the link'));
       this.rxChunks.push(r.data);
       this.rxLen += r.data.length;
       this.fdQueue.push(...r.fds);
@@ -160,40 +176,45 @@ export class PeerLink extends EventEmitter {
   }
 
   private parseMessages(): void {
-    while (this.rxLen >= 16) {
+    while (this.rxLen >= 16 && this.state === 'open') {
       if (this.rxChunks[0].length < 16) this.keepRx(this.takeRx());
-      const head16 = this.rxChunks[0];
-      if (head16[0] !== LE) return this.close(new Error('big-endian messages are not supported'));
-      const bodyLen = head16.readUInt32LE(4);
-      const fieldsLen = head16.readUInt32LE(12);
-      const bodyStart = 16 + (((fieldsLen + 7) >> 3) << 3);
-      const total = bodyStart + bodyLen;
-      if (total > MAX_MESSAGE) return this.close(new Error(`a ${total}-byte message exceeds the D-Bus limit of ${MAX_MESSAGE} bytes`));
+      const total = messageLength(this.rxChunks[0]);
       if (this.rxLen < total) return;
       const all = this.takeRx();
-      const buf = all.subarray(0, total);
       this.keepRx(all.subarray(total));
-      const head = new DBusBuffer(buf, 0, LE, [], {}).read('yyyyuua(yv)');
-      const m: Record<string, unknown> = { type: head[1], flags: head[2], serial: head[5] };
-      for (const [code, v] of head[6]) m[constants.headerTypeName[code]] = v[1][0];
-      const fds = this.fdQueue.splice(0, Number(m.unixFd ?? 0));
-      let body: unknown[] = [];
-      if (bodyLen > 0 && m.signature) {
-        const b = new DBusBuffer(buf, 0, LE, fds, {});
-        b.pos = bodyStart;
-        body = b.read(m.signature);
-      }
-      const msg = messageToJsFmt({ ...m, body }) as PeerMessage;
+      this.dispatch(this.decode(all.subarray(0, total)));
+    }
+  }
+
+  /** One whole message; its fds are closed here when it cannot be read. */
+  private decode(buf: Buffer): PeerMessage {
+    const h = readHeader(buf);
+    const fds = this.fdQueue.splice(0, h.unixFds);
+    try {
+      // Fds ride on their message's first byte: by its last byte they have all arrived.
+      if (fds.length < h.unixFds) throw new PeerProtocolError(`a message announces ${h.unixFds} file descriptors but came with ${fds.length}`);
+      const msg = messageToJsFmt({ ...h.fields, type: h.type, flags: h.flags, serial: h.serial, body: readBody(buf, h, fds) }) as PeerMessage;
       msg.body = msg.body ?? [];
       msg.fds = fds;
-      const waiter = msg.replySerial !== undefined ? this.pending.get(Number(msg.replySerial)) : undefined;
-      if (waiter && (msg.type === MESSAGE.METHOD_RETURN || msg.type === MESSAGE.ERROR)) {
-        this.pending.delete(Number(msg.replySerial));
-        waiter(msg);
-        continue;
-      }
-      if (this.listenerCount('message')) this.emit('message', msg);
-      else this.held.push(msg);
+      return msg;
+    } catch (e) {
+      for (const fd of fds) closeQuietly(fd);
+      throw e instanceof PeerProtocolError ? e : new PeerProtocolError(`a message could not be read: ${(e as Error).message}`);
+    }
+  }
+
+  private dispatch(msg: PeerMessage): void {
+    const waiter = msg.replySerial !== undefined ? this.pending.get(Number(msg.replySerial)) : undefined;
+    if (waiter && (msg.type === MESSAGE.METHOD_RETURN || msg.type === MESSAGE.ERROR)) {
+      this.pending.delete(Number(msg.replySerial));
+      return waiter(msg);
+    }
+    if (!this.listenerCount('message')) return void this.held.push(msg);
+    try {
+      this.emit('message', msg);
+    } catch (e) {
+      for (const fd of msg.fds) closeQuietly(fd);
+      throw e;
     }
   }
 
@@ -239,7 +260,7 @@ export class PeerLink extends EventEmitter {
     this.watcher?.stop();
     this.watcher = null;
     this.tx = [];
-    for (const fd of [...this.fdQueue.splice(0), ...this.held.splice(0).flatMap((m) => m.fds)]) closeSync(fd);
+    for (const fd of [...this.fdQueue.splice(0), ...this.held.splice(0).flatMap((m) => m.fds)]) closeQuietly(fd);
     try {
       closeSync(this.fd);
     } catch {
@@ -247,5 +268,13 @@ export class PeerLink extends EventEmitter {
     }
     if (wasAuth && this.authDone) this.authDone.reject(err ?? new Error('closed during authentication'));
     this.emit('close', err);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // closed already
   }
 }

@@ -2,17 +2,33 @@ import { DRM_MODE_ATOMIC } from '../kernel/constants';
 import { isKernelError } from '../kernel/errors';
 import type { AtomicProp, DrmEvent, KmsDevice } from '../kernel/types';
 
-/** One watcher on a device's fd, fanned out to whoever listens. */
+/**
+ * One watcher on a device's fd, fanned out to whoever listens, and the one frame pipeline of
+ * each CRTC on that device: the kernel keeps one atomic state per CRTC whoever's planes are on
+ * it, so two guests sharing a CRTC share its pipeline (and its one commit in flight).
+ */
 export class EventHub {
   private readonly listeners = new Set<(events: DrmEvent[]) => void>();
   private stop: (() => void) | null = null;
+  private readonly crtcs = new Map<number, { pipeline: FramePipeline; users: number }>();
+  private userData = 0n;
 
-  constructor(private readonly dev: KmsDevice) {}
+  /** `onError`: what a listener threw (it is one pipeline's fault; the others still get events). */
+  constructor(
+    private readonly dev: KmsDevice,
+    private readonly onError: (e: Error) => void = () => undefined,
+  ) {}
 
   subscribe(fn: (events: DrmEvent[]) => void): () => void {
     this.listeners.add(fn);
     this.stop ??= this.dev.watchEvents((ev) => {
-      for (const l of this.listeners) l(ev);
+      for (const l of this.listeners) {
+        try {
+          l(ev);
+        } catch (e) {
+          this.onError(e as Error);
+        }
+      }
     });
     return () => {
       this.listeners.delete(fn);
@@ -20,6 +36,30 @@ export class EventHub {
         this.stop();
         this.stop = null;
       }
+    };
+  }
+
+  /** A user_data no other commit on this fd carries, so each flip event names its own commit. */
+  nextUserData(): bigint {
+    return ++this.userData;
+  }
+
+  /** The CRTC's pipeline, shared by every domain with planes on it; `leave` once done with it. */
+  join(crtcId: number): { pipeline: FramePipeline; leave(): void } {
+    let c = this.crtcs.get(crtcId);
+    if (!c) this.crtcs.set(crtcId, (c = { pipeline: new FramePipeline(this.dev, crtcId, this), users: 0 }));
+    c.users++;
+    let left = false;
+    const entry = c;
+    return {
+      pipeline: c.pipeline,
+      leave: () => {
+        if (left) return;
+        left = true;
+        if (--entry.users) return;
+        entry.pipeline.stop();
+        this.crtcs.delete(crtcId);
+      },
     };
   }
 }
@@ -35,39 +75,84 @@ export interface Frame {
 export interface PipelineCounters {
   received: number;
   flipped: number;
-  /** Frames replaced in the mailbox before they were ever committed. */
+  /** Frames replaced by a newer one before they were ever committed. */
   dropped: number;
+  /** Commits of this plane's frames the kernel refused with EBUSY: re-queued and retried. */
+  busy: number;
+  /** Flips whose completion event never came within FLIP_TIMEOUT_MS (taken as landed). */
+  lostFlips: number;
   bytesCopied: number;
 }
 
-const zero = (): PipelineCounters => ({ received: 0, flipped: 0, dropped: 0, bytesCopied: 0 });
+/** Who streams to a plane: its framebuffers go back to it, and its errors are its own. */
+export interface PlaneOwner {
+  retire(fbs: number[]): void;
+  error(e: Error): void;
+}
+
+/** A flip event later than this is taken as lost: the pipeline goes on (and counts it). */
+export const FLIP_TIMEOUT_MS = 250;
+/** When a commit is refused with EBUSY and no flip of ours is pending to retry from. */
+const BUSY_RETRY_MS = 4;
+
+const zero = (): PipelineCounters => ({ received: 0, flipped: 0, dropped: 0, busy: 0, lostFlips: 0, bytesCopied: 0 });
+type Waiter = (shown: boolean) => void;
+interface Slot extends Frame {
+  waiters: Waiter[];
+}
 
 /**
  * The streaming sources' way to the screen: at most one commit in flight per CRTC, and a mailbox
  * of one frame per plane — a newer frame replaces a queued one, so latency never builds up, and
- * frames for different planes of the CRTC (a picture and its cursor) go out together in the next
- * commit. Framebuffers are handed back (`retire`) once they are neither on screen nor queued.
+ * frames for different planes of the CRTC (a picture and its cursor, two guests) go out together
+ * in the next commit. A commit refused with EBUSY stays queued and is retried; a flip event is
+ * matched by its user_data, and one that never comes is timed out. Framebuffers are handed back
+ * (`retire`) once they are neither on screen nor queued.
  */
 export class FramePipeline {
   private readonly perPlane = new Map<number, PipelineCounters>();
-  private inFlight = new Map<number, Frame>();
-  private onScreen = new Map<number, Frame>();
-  private queued = new Map<number, Frame>();
+  private readonly owners = new Map<number, PlaneOwner>();
+  /** Planes given up while a flip to them was in flight: that flip lands for no one. */
+  private readonly left = new Set<number>();
+  private inFlight = new Map<number, Slot>();
+  private inFlightTag = 0n;
+  private onScreen = new Map<number, Slot>();
+  private queued = new Map<number, Slot>();
   private readonly stopWatching: () => void;
-  private nextUserData = 1n;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   /**
    * `events`: the device's page-flip events, shared by every pipeline on the fd (one poller per
-   * fd: libuv allows no second one).
+   * fd: libuv allows no second one). `retire` and `onError` serve planes no owner claimed.
    */
   constructor(
     private readonly dev: KmsDevice,
     private readonly crtcId: number,
-    events: EventHub,
-    private readonly retire: (fbs: number[]) => void,
+    private readonly events: EventHub,
+    private readonly retire: (fbs: number[]) => void = () => undefined,
     private readonly onError: (e: Error) => void = () => undefined,
   ) {
     this.stopWatching = events.subscribe((ev) => this.onEvents(ev));
+  }
+
+  /** Claims planes for one stream; the returned function gives them up (its queued frames go). */
+  own(planeIds: number[], owner: PlaneOwner): () => void {
+    for (const id of planeIds) {
+      this.owners.set(id, owner);
+      this.left.delete(id);
+    }
+    return () => {
+      for (const id of planeIds) {
+        if (this.owners.get(id) !== owner) continue;
+        this.owners.delete(id);
+        if (this.inFlight.has(id)) this.left.add(id);
+        this.perPlane.delete(id);
+        for (const m of [this.queued, this.onScreen]) m.get(id)?.waiters.splice(0).forEach((w) => w(false));
+        this.queued.delete(id);
+        this.onScreen.delete(id);
+      }
+    };
   }
 
   /** One plane's counters; sources add the bytes they copy here. */
@@ -94,60 +179,123 @@ export class FramePipeline {
     return shows(fb, this.inFlight, this.queued);
   }
 
-  /** Whether `fb` is on screen, in flight or queued: not to be freed. */
+  /** Whether `fb` is at all on screen, in flight or queued: not to be freed. */
   inUse(fb: number): boolean {
     return shows(fb, this.inFlight, this.onScreen, this.queued);
   }
 
+  /**
+   * Calls `cb(true)` once the plane shows what was submitted for it (now, when nothing is on its
+   * way), or `cb(false)` when that can no longer happen (refused, stopped). A queued frame that
+   * is replaced hands its waiters to the newer one, which shows later pixels still.
+   */
+  afterFlip(planeId: number, cb: Waiter): void {
+    const slot = this.queued.get(planeId) ?? this.inFlight.get(planeId);
+    if (slot) slot.waiters.push(cb);
+    else cb(true);
+  }
+
   submit(frame: Frame): void {
-    this.plane(frame.planeId).received++;
+    if (this.stopped) return;
+    const c = this.plane(frame.planeId);
+    c.received++;
     const old = this.queued.get(frame.planeId);
-    this.queued.set(frame.planeId, frame);
+    this.queued.set(frame.planeId, { ...frame, waiters: old ? old.waiters : [] });
     if (old) {
-      this.plane(frame.planeId).dropped++;
+      c.dropped++;
       this.release(old);
     }
-    if (!this.inFlight.size) this.commitQueued();
+    if (!this.inFlight.size && !this.timer) this.commitQueued();
   }
 
   private commitQueued(): void {
     const frames = this.queued;
-    if (!frames.size) return;
+    if (!frames.size || this.stopped) return;
     this.queued = new Map();
+    const tag = this.events.nextUserData();
     try {
-      this.dev.atomic([...frames.values()].flatMap((f) => f.props), DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT, this.nextUserData++);
-      this.inFlight = frames;
+      this.dev.atomic([...frames.values()].flatMap((f) => f.props), DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT, tag);
     } catch (e) {
-      for (const f of frames.values()) this.release(f);
-      // EBUSY: a flip we did not see complete is still pending; the next event retries.
-      if (!isKernelError(e, 'EBUSY')) this.onError(e as Error);
+      if (isKernelError(e, 'EBUSY')) {
+        // Someone's flip on this CRTC is still pending (a lost event of ours, another fd's
+        // commit): keep the frames and try again shortly. Nothing newer can have come meanwhile.
+        this.queued = frames;
+        for (const id of frames.keys()) this.plane(id).busy++;
+        this.arm(BUSY_RETRY_MS, () => this.commitQueued());
+        return;
+      }
+      for (const f of frames.values()) {
+        f.waiters.splice(0).forEach((w) => w(false));
+        this.release(f);
+      }
+      const owners = new Set([...frames.keys()].map((id) => this.owners.get(id)));
+      for (const o of owners) (o ? o.error.bind(o) : this.onError)(e as Error);
+      return;
     }
+    this.inFlight = frames;
+    this.inFlightTag = tag;
+    this.arm(FLIP_TIMEOUT_MS, () => {
+      for (const id of this.inFlight.keys()) this.plane(id).lostFlips++;
+      this.landed();
+    });
+  }
+
+  private arm(ms: number, fn: () => void): void {
+    this.disarm();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      fn();
+    }, ms);
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   private onEvents(events: DrmEvent[]): void {
-    for (const e of events) {
-      if (e.crtcId !== this.crtcId || !this.inFlight.size) continue;
-      const landed = this.inFlight;
-      this.inFlight = new Map();
-      for (const [plane, f] of landed) {
-        this.plane(plane).flipped++;
-        const old = this.onScreen.get(plane);
-        this.onScreen.set(plane, f);
-        if (old) this.release(old);
-      }
-      this.commitQueued();
+    // user_data names the commit: an event for someone else's commit on this CRTC, or a late one
+    // for a flip already timed out, is not ours.
+    for (const e of events) if (this.inFlight.size && e.userData === this.inFlightTag) this.landed();
+  }
+
+  private landed(): void {
+    this.disarm();
+    const landed = this.inFlight;
+    this.inFlight = new Map();
+    this.inFlightTag = 0n;
+    for (const [plane, f] of landed) {
+      if (this.left.delete(plane)) continue;
+      this.plane(plane).flipped++;
+      const old = this.onScreen.get(plane);
+      this.onScreen.set(plane, f);
+      if (old) this.release(old);
     }
+    for (const f of landed.values()) f.waiters.splice(0).forEach((w) => w(true));
+    this.commitQueued();
   }
 
   /** Frames share fbs (a cached fb shown twice): only free what no live frame still shows. */
   private release(frame: Frame): void {
     const live = new Set([this.inFlight, this.onScreen, this.queued].flatMap((m) => [...m.values()]).filter((f) => f !== frame).flatMap((f) => f.fbs));
     const free = frame.fbs.filter((fb) => !live.has(fb));
-    if (free.length) this.retire(free);
+    if (!free.length) return;
+    const owner = this.owners.get(frame.planeId);
+    try {
+      if (owner) owner.retire(free);
+      else this.retire(free);
+    } catch (e) {
+      (owner ? owner.error.bind(owner) : this.onError)(e as Error);
+    }
   }
 
+  /** No more commits; whoever waits for a flip is answered. */
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.disarm();
     this.stopWatching();
+    for (const m of [this.queued, this.inFlight]) for (const f of m.values()) f.waiters.splice(0).forEach((w) => w(false));
   }
 }
 

@@ -1,5 +1,6 @@
 import { closeSync } from 'node:fs';
 import type { PeerLink, PeerMessage } from './dbus-peer';
+import { MESSAGE, PeerProtocolError } from './dbus-peer';
 import { CursorScanout } from './cursor-scanout';
 import { DmabufScanout } from './dmabuf-scanout';
 import { PixelScanout } from './pixel-scanout';
@@ -8,6 +9,10 @@ import type { ScanoutTarget } from './scanout-target';
 export { PIXMAN } from './pixel-scanout';
 
 const LISTENER = 'org.qemu.Display1.Listener';
+/** org.qemu.Display1.Listener's methods as QEMU calls them (ui/dbus-display1.xml). */
+const SIGNATURES: Record<string, string> = {
+  Scanout: 'uuuuay', Update: 'iiiiuuay', ScanoutDMABUF: 'huuuutb', UpdateDMABUF: 'iiii', Disable: '', CursorDefine: 'iiiiay', MouseSet: 'iii',
+};
 
 /**
  * org.qemu.Display1.Listener on the peer link QEMU was handed: the console's picture arrives as
@@ -56,8 +61,28 @@ export class DisplayListener {
     return this.size.w ? { ...this.size, dst: this.target.geometry === 'guest' ? { ...this.target.plane.dst, ...this.size } : this.target.plane.dst } : null;
   }
 
+  /**
+   * A Listener call of the wrong shape is not a bad frame but a broken or hostile peer: it is
+   * refused, and the link is closed with the reason, which fails this stream alone.
+   */
+  private malformed(m: PeerMessage): string | null {
+    if (m.interface !== undefined && m.interface !== LISTENER) return null;
+    const want = SIGNATURES[m.member ?? ''];
+    if (want === undefined) return null;
+    const fds = m.member === 'ScanoutDMABUF' ? 1 : 0;
+    if (m.fds.length !== fds) return `${m.member} came with ${m.fds.length} file descriptors, not ${fds}`;
+    if ((m.signature ?? '') !== want) return `${m.member} came with the signature "${m.signature ?? ''}", not "${want}"`;
+    return null;
+  }
+
   private onMessage(m: PeerMessage): void {
     try {
+      if (m.type !== MESSAGE.METHOD_CALL) return; // stray replies and signals ask nothing of us
+      const wrong = this.malformed(m);
+      if (wrong) {
+        this.link.replyError(m, 'org.freedesktop.DBus.Error.InvalidArgs', wrong);
+        return this.link.close(new PeerProtocolError(`QEMU sent a malformed call: ${wrong}`));
+      }
       if (m.interface === 'org.freedesktop.DBus.Properties' && m.member === 'GetAll') return this.link.reply(m, 'a{sv}', [{}]);
       if (m.interface !== undefined && m.interface !== LISTENER) throw new Unsupported(`${m.interface}.${m.member} is not served here`);
       this.handle(m);

@@ -66,3 +66,12 @@ export async function listenerRig(sim: SimHost, opts: { w: number; h: number; ds
     },
   };
 }
+
+/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+const { marshallMessage } = require('dbus-next/lib/marshall-compat');
+
+/** A Listener call's bytes as QEMU would send them, and the fds its `h` arguments refer to. */
+export function listenerCall(member: string, signature: string, body: unknown[], serial = 1, flags = 0): { buf: Buffer; fds: number[] } {
+  const [buf, fds] = marshallMessage({ type: MESSAGE.METHOD_CALL, flags, serial, path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body }) as [Buffer, number[]];
+  return { buf, fds };
+}
