@@ -1,7 +1,9 @@
 /**
- * Hotplug on a real kernel: forcing vkms's connector off and back through sysfs (drm_sysfs.c
- * status_store → drm_kms_helper_hotplug_event) must reach the addon's uevent socket as a DRM
- * HOTPLUG=1 change for that card, and GETCONNECTOR must then say what the monitor is.
+ * Uevents and connector status on a real kernel. Forcing vkms's connector through sysfs
+ * (drm_sysfs.c status_store) changes what GETCONNECTOR reports, but sends no HOTPLUG uevent on
+ * 6.1: vkms never calls drm_kms_helper_poll_init, so the probe helper's delayed event has no poll
+ * work to fire it (i915 has). The card's own `uevent` attribute makes the kernel send a real
+ * KOBJ_CHANGE for the card, which proves the netlink path end to end: kernel-sent, parsed, ours.
  */
 import { basename } from 'node:path';
 import { loadAddon } from '../../src/kernel/native';
@@ -10,7 +12,7 @@ import type { ParsedUevent } from '../../src/kernel/uevents';
 import { readTopology } from '../../src/kernel/topology';
 import { cardOf, native, sysfsWrite } from './guest';
 
-async function hotplugsWithin(fd: number, minor: number, ms: number): Promise<ParsedUevent[]> {
+async function cardEventsWithin(fd: number, minor: number, ms: number, match: (u: ParsedUevent) => boolean): Promise<ParsedUevent[]> {
   const a = loadAddon();
   const seen: ParsedUevent[] = [];
   const until = Date.now() + ms;
@@ -18,14 +20,14 @@ async function hotplugsWithin(fd: number, minor: number, ms: number): Promise<Pa
     await new Promise((r) => setTimeout(r, 20));
     for (const m of a.ueventRead(fd).messages) {
       const u = parseUevent(m);
-      if (u && isDrmHotplug(u, minor)) seen.push(u);
+      if (u && u.subsystem === 'drm' && u.env.MINOR === String(minor) && match(u)) seen.push(u);
     }
   }
   return seen;
 }
 
 describe('uevents on vkms', () => {
-  test('forcing the connector off and back sends HOTPLUG uevents, and GETCONNECTOR follows', async () => {
+  test('forcing the connector off and back: GETCONNECTOR follows; the card's change uevent reaches the socket', async () => {
     const card = cardOf('vkms');
     const minor = Number(basename(card).slice(4));
     const dev = native().openKms(card);
@@ -35,11 +37,16 @@ describe('uevents on vkms', () => {
       const conn = readTopology(dev).connectors.find((c) => !c.writeback)!;
       const status = `/sys/class/drm/${basename(card)}-${conn.name}/status`;
       sysfsWrite(status, 'off');
-      expect((await hotplugsWithin(fd, minor, 5000)).length).toBeGreaterThan(0);
       expect(dev.getConnector(conn.id).connection).toBe(2);
       sysfsWrite(status, 'detect');
-      expect((await hotplugsWithin(fd, minor, 5000)).length).toBeGreaterThan(0);
       expect(dev.getConnector(conn.id).connection).toBe(1);
+      sysfsWrite(`/sys/class/drm/${basename(card)}/uevent`, 'change');
+      const got = await cardEventsWithin(fd, minor, 5000, (u) => u.action === 'change');
+      expect(got.length).toBeGreaterThan(0);
+      expect(got[0].devpath).toMatch(new RegExp(`/drm/${basename(card)}$`));
+      expect(a.ueventRead(fd).foreign).toBe(0);
+      // Not a hotplug: the daemon's reaction to HOTPLUG=1 is proven on the simulator.
+      expect(isDrmHotplug(got[0], minor)).toBe(false);
     } finally {
       a.close(fd, 'netlink');
       dev.close();
