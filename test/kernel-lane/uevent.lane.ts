@@ -27,7 +27,7 @@ async function cardEventsWithin(fd: number, minor: number, ms: number, match: (u
 }
 
 describe('uevents on vkms', () => {
-  test('forcing the connector off and back: GETCONNECTOR follows; the card's change uevent reaches the socket', async () => {
+  test("forcing the connector off and back: GETCONNECTOR follows; the card's change uevent reaches the socket", async () => {
     const card = cardOf('vkms');
     const minor = Number(basename(card).slice(4));
     const dev = native().openKms(card);
