@@ -1,5 +1,6 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { MANAGER_IFACE, SIMULATOR_IFACE } from './names';
+import { SIM_CONTROL_SPECS } from './sim-controls';
 
 /** A refusal with a standard or directflip D-Bus error name; its message is all a caller sees. */
 export class BusRefusal extends Error {
@@ -33,7 +34,7 @@ const STANDARD: MethodSpec[] = [
 ];
 
 /** Served only by a daemon on a simulated host, so it is not in the Manager contract's XML. */
-const SIMULATOR: MethodSpec[] = [{ iface: SIMULATOR_IFACE, member: 'Screenshot', in: 's', inNames: ['connector'], out: 'ay' }];
+const SIMULATOR: MethodSpec[] = [{ iface: SIMULATOR_IFACE, member: 'Screenshot', in: 's', inNames: ['connector'], out: 'ay' }, ...SIM_CONTROL_SPECS];
 
 /** The methods and properties the XML declares, read at start so a signature change in the XML is what is enforced. */
 export class MethodTable {

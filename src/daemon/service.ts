@@ -10,6 +10,7 @@ import { identityOf } from './identity';
 import type { Logger } from './log';
 import { BUS_NAME, introspectionXml, MANAGER_IFACE, OBJECT_PATH } from './names';
 import { RefusalLog } from './refusal-log';
+import { simControlHandlers } from './sim-controls';
 import { withTimeout } from './timeout';
 
 const { Message, Variant } = dbus;
@@ -170,6 +171,7 @@ export class ManagerService {
         throw new BusRefusal(`${DBUS_ERROR}.PropertyReadOnly`, `${a.interface_name}.${a.property_name} is read-only`);
       },
       'io.github.directflip1.Simulator.Screenshot': (a) => [this.screenshot!(a.connector as string)],
+      ...(this.engine.host.sim ? simControlHandlers(this.engine.host.sim) : {}),
       [`${M}Prepare`]: async (a) => {
         const c = this.config(a.domain_xml);
         if (!c.configured) return ['unconfigured', [], []];

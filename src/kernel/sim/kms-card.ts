@@ -82,6 +82,7 @@ export class SimCard {
   private readonly ueventListeners = new Set<(ev: Uevent) => void>();
   private readonly statusListeners: ((connector: string, connected: boolean) => void)[] = [];
   private seqnum = 0;
+  private intruder: SimKmsFile | null = null;
 
   constructor(
     readonly profile: KmsProfile,
@@ -246,6 +247,27 @@ export class SimCard {
   /** Test control: another process takes the master role (e.g. a compositor starting). */
   revokeMaster(): void {
     this.master = null;
+  }
+
+  /**
+   * Test control: another file takes DRM master, as a compositor does on a VT switch: the master
+   * drops it (DROP_MASTER) and the other file sets it. From then on the old master's ATOMIC is
+   * EACCES and its SET_MASTER EBUSY, as the kernel answers them.
+   */
+  takeMaster(): void {
+    if (this.intruder) throw Object.assign(new Error('sim: master is already taken by another file'), { code: 'EBUSY' });
+    this.master = null;
+    this.intruder = this.open();
+    this.intruder.setMaster();
+  }
+
+  /** Test control: the other file drops master and closes; whoever asks next may set it. */
+  returnMaster(): void {
+    if (!this.intruder) throw Object.assign(new Error('sim: no other file has taken master'), { code: 'EINVAL' });
+    const f = this.intruder;
+    this.intruder = null;
+    if (this.master === f) f.dropMaster();
+    f.close();
   }
 
   /**
