@@ -262,6 +262,7 @@ export function dumbFb(dev: KmsDevice, width: number, height: number, format: nu
 }
 
 export function freeFb(dev: KmsDevice, f: DumbFb): void {
+  dev.munmap(f.map);
   dev.rmFb(f.fb);
   dev.destroyDumb(f.handle);
 }

@@ -11,6 +11,7 @@ import './vfio.lane';
 import './vgem.lane';
 import './qemu-dbus.lane';
 import './uevent.lane';
+import './handles.lane';
 import './kernel-log.lane';
 
 process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));
