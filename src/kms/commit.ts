@@ -57,7 +57,30 @@ function kindOf(t: Topology, id: number): ObjectSnapshot['kind'] {
  * made for it are destroyed either way once the commit holds its own reference.
  */
 export function commitPlan(dev: KmsDevice, t: Topology, plan: Plan, snapshots: ObjectSnapshot[]): void {
+  const c = planCommit(dev, t, plan, snapshots);
+  try {
+    dev.atomic(c.props, c.flags);
+  } finally {
+    c.done();
+  }
+}
+
+/** The same commit on the addon's worker thread: a modeset takes 100 ms or more on real hardware. */
+export async function commitPlanAsync(dev: KmsDevice, t: Topology, plan: Plan, snapshots: ObjectSnapshot[]): Promise<void> {
+  const c = planCommit(dev, t, plan, snapshots);
+  try {
+    await dev.atomicAsync(c.props, c.flags);
+  } finally {
+    c.done();
+  }
+}
+
+/** The request, its snapshots taken; `done` destroys the mode blobs made for it. */
+function planCommit(dev: KmsDevice, t: Topology, plan: Plan, snapshots: ObjectSnapshot[]): { props: AtomicProp[]; flags: number; done: () => void } {
   const blobs: number[] = [];
+  const done = () => {
+    for (const b of blobs) dev.destroyPropBlob(b);
+  };
   try {
     const takeover = takeoverProps(t, plan.outputs);
     const props = [
@@ -70,8 +93,9 @@ export function commitPlan(dev: KmsDevice, t: Topology, plan: Plan, snapshots: O
     ];
     recordBefore(dev, snapshots, touchedObjects(plan, t));
     const modeset = plan.outputs.some((o) => o.modeset) || takeover.some((p) => kindOf(t, p.objectId) === 'connector');
-    dev.atomic(props, modeset ? DRM_MODE_ATOMIC.ALLOW_MODESET : 0);
-  } finally {
-    for (const b of blobs) dev.destroyPropBlob(b);
+    return { props, flags: modeset ? DRM_MODE_ATOMIC.ALLOW_MODESET : 0, done };
+  } catch (e) {
+    done();
+    throw e;
   }
 }

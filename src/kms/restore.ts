@@ -55,9 +55,34 @@ function writable(p: TopoProp, value: bigint): bigint {
  * kernel error nothing changed, and the same snapshots can be tried again.
  */
 export function restoreSnapshots(dev: KmsDevice, snapshots: ObjectSnapshot[], how: 'previous' | 'off'): RestoreResult {
+  const c = planRestore(dev, snapshots, how);
+  try {
+    if (c.props.length) dev.atomic(c.props, DRM_MODE_ATOMIC.ALLOW_MODESET);
+  } finally {
+    c.done();
+  }
+  return { notes: c.notes };
+}
+
+/** The same restore on the addon's worker thread: giving a mode back is a modeset. */
+export async function restoreSnapshotsAsync(dev: KmsDevice, snapshots: ObjectSnapshot[], how: 'previous' | 'off'): Promise<RestoreResult> {
+  const c = planRestore(dev, snapshots, how);
+  try {
+    if (c.props.length) await dev.atomicAsync(c.props, DRM_MODE_ATOMIC.ALLOW_MODESET);
+  } finally {
+    c.done();
+  }
+  return { notes: c.notes };
+}
+
+/** The restore request; `done` destroys the blobs made for it (the committed state holds its own reference). */
+function planRestore(dev: KmsDevice, snapshots: ObjectSnapshot[], how: 'previous' | 'off'): { props: AtomicProp[]; notes: string[]; done: () => void } {
   const notes: string[] = [];
   const props: AtomicProp[] = [];
   const made: number[] = [];
+  const done = () => {
+    for (const b of made) dev.destroyPropBlob(b);
+  };
   try {
     for (const s of snapshots) {
       const live = readProps(dev, s.id, OBJECT_TYPES[s.kind]);
@@ -81,10 +106,9 @@ export function restoreSnapshots(dev: KmsDevice, snapshots: ObjectSnapshot[], ho
         props.push({ objectId: s.id, propId: p.id, value });
       }
     }
-    if (props.length) dev.atomic(props, DRM_MODE_ATOMIC.ALLOW_MODESET);
-  } finally {
-    // The committed state holds its own reference; ours would live until the file closes.
-    for (const b of made) dev.destroyPropBlob(b);
+    return { props, notes, done };
+  } catch (e) {
+    done();
+    throw e;
   }
-  return { notes };
 }
