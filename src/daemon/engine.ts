@@ -3,28 +3,22 @@ import { isKernelError } from '../kernel/errors';
 import type { Host } from '../kernel/host';
 import { readTopology } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
-import { commitPlan } from '../kms/commit';
+import { commitPlanAsync } from '../kms/commit';
 import { describeFb } from '../kms/fb-info';
 import { Occupancy } from '../kms/occupancy';
-import { planDomain } from '../kms/planner';
-import { buildRequest } from '../kms/request';
 import { mergeSnapshots, planRelease } from '../kms/release';
 import type { HandOver } from '../kms/release';
-import { restoreSnapshots } from '../kms/restore';
+import { restoreSnapshotsAsync } from '../kms/restore';
 import { StandIns } from '../kms/stand-ins';
-import { TestOnlyJudge } from '../kms/test-only';
-import type { Plan } from '../kms/types';
-import { PlanRefused } from '../kms/types';
 import { EventHub } from '../sources/pipeline';
-import { SourceError } from '../sources/resolve';
 import { guardCommits } from './commit-guard';
 import { DaemonError } from './errors';
 import { identityOf, nameMismatch, requireSameName } from './identity';
-import type { DomainId } from './identity';
 import type { DomainRecord, Journal } from './journal';
 import type { Logger } from './log';
 import { OpQueue } from './op-queue';
-import { describe, displayOf, guestFormat, holderLabel, statusOf } from './records';
+import { planPrepare } from './prepare-plan';
+import { describe, displayOf, guestFormat, statusOf } from './records';
 import type { DomainStatus } from './records';
 import { DomainStreams } from './streams';
 
@@ -101,56 +95,18 @@ export class Engine {
         throw new DaemonError('Refused', `${name}: the host display its last run took cannot be given back yet (the restore is retried at every release); it cannot be shown again until then`);
       }
     }
-    const t = readTopology(this.dev);
-    let built;
-    try {
-      built = buildRequest(this.host, this.dev, t, config);
-    } catch (e) {
-      if (isKernelError(e)) throw new DaemonError('Refused', `${name}: a framebuffer like the guest's cannot be made: ${e.message}`);
-      if (e instanceof SourceError) throw new DaemonError(e.code === 'EDF_NO_SOURCE' ? 'InvalidConfig' : 'Refused', e.message);
-      throw e;
-    }
-    const label = holderLabel(name, id.uuid);
-    built.request.domain = label;
     const reserved = [...this.live.values()].filter((l) => l.record.state === 'prepared').flatMap((l) => l.record.plan.outputs);
-    const judge = new TestOnlyJudge(this.dev, t, reserved);
-    let plan: Plan;
+    const p = planPrepare(this.host, this.dev, readTopology(this.dev), config, id, this.occupancy, reserved);
     try {
-      plan = planDomain(t, built.request, this.occupancy, { testOnly: judge.judge });
+      this.persist(p.record, 'prepare');
     } catch (e) {
-      built.standIns.cleanup();
-      if (e instanceof PlanRefused) throw new DaemonError('Refused', e.message);
-      throw e;
-    } finally {
-      judge.dispose();
-    }
-    const holding = {
-      domain: label,
-      planes: plan.outputs.flatMap((o) => o.planes.map((p) => p.planeId)),
-      crtcs: plan.outputs.map((o) => o.crtcId),
-      connectors: plan.outputs.map((o) => o.connectorId),
-      modeOwner: plan.outputs.filter((o) => o.modeset).map((o) => o.crtcId),
-    };
-    const record: DomainRecord = {
-      uuid: id.uuid, name, state: 'prepared', restore: config.directflip!.outputs.some((o) => o.restore === 'off') ? 'off' : 'previous',
-      plan, sources: built.sources, holding, snapshots: [], updated: new Date().toISOString(),
-      mdevs: Object.fromEntries(config.directflip!.outputs.flatMap((o) => o.planes.filter((p) => p.mdev).map((p) => [p.path, p.mdev!]))),
-      display: displayOf(config),
-    };
-    try {
-      this.persist(record, 'prepare');
-    } catch (e) {
-      built.standIns.cleanup();
+      p.standIns.cleanup();
       throw e;
     }
-    this.occupancy.hold(holding);
-    const notes = [
-      ...Object.entries(built.sources).map(([k, v]) => `${k}: source ${v.source}: ${v.why}`),
-      ...Object.entries(built.assumptions).map(([k, why]) => `${k}: guest plane assumed until its source reports it (${why})`),
-    ];
-    this.live.set(id.uuid, { record, standIns: built.standIns, notes, streams: null });
-    this.log('info', name, `prepared: ${describe(plan)}; ${plan.testOnlyCommits} TEST_ONLY`);
-    return statusOf(record, notes);
+    this.occupancy.hold(p.record.holding);
+    this.live.set(id.uuid, { record: p.record, standIns: p.standIns, notes: p.notes, streams: null });
+    this.log('info', name, `prepared: ${describe(p.record.plan)}; ${p.record.plan.testOnlyCommits} TEST_ONLY`);
+    return statusOf(p.record, p.notes);
   }
 
   /**
@@ -192,7 +148,7 @@ export class Engine {
       this.persist(r, 'activate');
     });
     try {
-      await commitPlan(guarded, t, r.plan, r.snapshots);
+      await commitPlanAsync(guarded, t, r.plan, r.snapshots);
     } catch (e) {
       // All or nothing: the screen is as it was, so the snapshots record nothing to give back.
       const journalled = r.state === 'activating';
@@ -225,6 +181,8 @@ export class Engine {
   release(argvName: string, reason: string, config: DomainConfig | null = null): Promise<{ state: 'released' | 'restore-pending'; notes: string[] }> {
     return this.serial(async () => {
       const found = this.find(argvName, config, 'release');
+      // Pending restores from before this release; one failing just now is retried next time.
+      const earlier = [...this.live.values()].filter((l) => l.record.state === 'restore-pending' && !found.includes(l));
       let state: 'released' | 'restore-pending' = 'released';
       const notes: string[] = [];
       for (const l of found) {
@@ -232,7 +190,7 @@ export class Engine {
         if (r.state === 'restore-pending') state = r.state;
         notes.push(...r.notes);
       }
-      await this.retryPending();
+      await this.retryPending(earlier);
       return { state, notes };
     });
   }
@@ -283,7 +241,7 @@ export class Engine {
     const stay = [...this.live.values()].map((l) => l.record).filter((x) => x !== r && !pass?.has(x) && (x.state === 'active' || x.state === 'activating'));
     const steps = planRelease([r, ...stay].map((x) => ({ domain: x.uuid, active: true, restore: x.restore, plan: x.plan, snapshots: x.snapshots })), r.uuid);
     try {
-      const notes = (await restoreSnapshots(this.dev, steps.now, r.restore)).notes;
+      const notes = (await restoreSnapshotsAsync(this.dev, steps.now, r.restore)).notes;
       for (const h of steps.handOver) this.takeOver(this.live.get(h.to)!.record, h, !pass);
       return { ok: true, notes };
     } catch (e) {
@@ -305,8 +263,8 @@ export class Engine {
   }
 
   /** A failed restore may succeed once another domain has left its CRTC. */
-  private async retryPending(): Promise<void> {
-    for (const l of [...this.live.values()].filter((x) => x.record.state === 'restore-pending')) {
+  private async retryPending(pending = [...this.live.values()]): Promise<void> {
+    for (const l of pending.filter((x) => x.record.state === 'restore-pending' && this.live.get(x.record.uuid) === x)) {
       const got = await this.restore(l.record);
       if (!got.ok) continue;
       this.forget(l.record);
@@ -314,29 +272,8 @@ export class Engine {
     }
   }
 
-  /** libvirtd restarted: re-adopt what we lost. Never an error (a failing reconnect kills the VM). */
-  reconnect(argvName: string, config: DomainConfig): Promise<[string, string[]]> {
-    return this.serial(async () => {
-      const id = identityOf(config);
-      try {
-        const known = this.find(argvName, config, 'reconnect')[0];
-        if (known && known.record.state !== 'restore-pending') return [known.record.state, ['still assigned']];
-        const s = await this.activateNow(config);
-        this.live.get(id.uuid)?.notes.push('re-adopted at reconnect');
-        return [s.state, ['re-adopted at reconnect']];
-      } catch (e) {
-        this.log('warning', id.name, `reconnect could not re-adopt it: ${(e as Error).message}`);
-        return ['failed', [(e as Error).message]];
-      }
-    });
-  }
-
   status(): DomainStatus[] {
     return [...this.live.values()].map((l) => statusOf(l.record, l.notes, l.streams));
-  }
-
-  knows(id: DomainId): boolean {
-    return this.live.has(id.uuid);
   }
 
   /**
@@ -378,7 +315,7 @@ export class Engine {
           const conn = t.connectors.find((c) => c.id === o.connectorId);
           o.modeset = !crtc?.active || conn?.crtcId !== o.crtcId;
         }
-        await commitPlan(guardCommits(this.dev, () => this.persist(r, 're-adopt')), t, r.plan, r.snapshots);
+        await commitPlanAsync(guardCommits(this.dev, () => this.persist(r, 're-adopt')), t, r.plan, r.snapshots);
         r.state = 'active';
         this.rewrite(r);
         this.startStreams(l);
