@@ -1,6 +1,7 @@
-import { DRM_MODE_FB_MODIFIERS } from '../kernel/constants';
 import { formatInfo } from '../kernel/formats';
 import type { KmsDevice } from '../kernel/types';
+import { createSurface, freeSurface, unmapSurface } from './surface';
+import type { Surface } from './surface';
 
 /**
  * Framebuffers with the guest plane's size, format and modifier, for TEST_ONLY while the guest's
@@ -9,37 +10,39 @@ import type { KmsDevice } from '../kernel/types';
  * transparent. Everything made here is removed by `cleanup()`.
  */
 export class StandIns {
-  private readonly fbs: number[] = [];
-  private readonly dumbs: number[] = [];
+  private readonly surfaces: Surface[] = [];
 
   constructor(private readonly dev: KmsDevice) {}
 
   create(g: { width: number; height: number; format: number; modifier: bigint }): number {
-    const cpp = formatInfo(g.format)?.cpp[0] ?? 4;
-    const d = this.dev.createDumb(g.width, g.height, cpp * 8);
-    this.dumbs.push(d.handle);
-    const fb = this.dev.addFb2({
-      width: g.width, height: g.height, pixelFormat: g.format, flags: DRM_MODE_FB_MODIFIERS,
-      handles: [d.handle], pitches: [d.pitch], offsets: [0], modifiers: [g.modifier],
-    });
-    this.fbs.push(fb);
     const info = formatInfo(g.format);
-    if (g.modifier === 0n && info && !info.hasAlpha && info.cpp.length === 1 && info.cpp[0] === 4) this.paint(d.handle, d.pitch, d.size, g.width, g.height);
-    return fb;
-  }
-
-  private paint(handle: number, pitch: number, size: number, width: number, height: number): void {
-    const map = this.dev.mmap(this.dev.mapDumb(handle), size);
-    // Diagonal stripes repeat every 64 pixels along x + y: one long row, copied at a shift.
-    const pattern = Buffer.alloc((width + 64) * 4);
-    for (let p = 0; p < width + 64; p++) pattern.fill((p >> 5) & 1 ? 0x38 : 0x30, p * 4, p * 4 + 3);
-    for (let y = 0; y < height; y++) pattern.copy(map, y * pitch, (y % 64) * 4, (y % 64 + width) * 4);
-    // Unmapped at once: a mapping left to GC would keep the card's file, and master, after close.
-    this.dev.munmap(map);
+    const paint = g.modifier === 0n && !!info && !info.hasAlpha && info.cpp.length === 1 && info.cpp[0] === 4;
+    const s = createSurface(this.dev, { ...g, map: paint });
+    this.surfaces.push(s);
+    if (paint) {
+      stripes(s);
+      unmapSurface(this.dev, s);
+    }
+    return s.fb;
   }
 
   cleanup(): void {
-    for (const fb of this.fbs.splice(0)) this.dev.rmFb(fb);
-    for (const h of this.dumbs.splice(0)) this.dev.destroyDumb(h);
+    let first: Error | null = null;
+    for (const s of this.surfaces.splice(0)) {
+      try {
+        freeSurface(this.dev, s);
+      } catch (e) {
+        first ??= e instanceof Error ? e : new Error(String(e));
+      }
+    }
+    if (first !== null) throw first;
   }
+}
+
+/** Diagonal stripes repeating every 64 pixels along x + y: one long row, copied at a shift. */
+function stripes(s: Surface): void {
+  const map = s.map!;
+  const pattern = Buffer.alloc((s.width + 64) * 4);
+  for (let p = 0; p < s.width + 64; p++) pattern.fill((p >> 5) & 1 ? 0x38 : 0x30, p * 4, p * 4 + 3);
+  for (let y = 0; y < s.height; y++) pattern.copy(map, y * s.pitch, (y % 64) * 4, (y % 64 + s.width) * 4);
 }
