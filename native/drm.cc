@@ -1,4 +1,5 @@
 // DRM/KMS ioctls over an fd the caller opened. Count/alloc ioctls re-query until stable.
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <drm.h>
@@ -133,16 +134,24 @@ static Value GetConnector(const CallbackInfo& info) {
   std::string path = ArgPath(info, 1);
   drm_mode_get_connector c{};
   uint32_t id = ArgU32(info, 2, "connector id");
-  std::vector<drm_mode_modeinfo> modes;
-  std::vector<uint32_t> encs;
+  // count_modes is never 0: for a master that asks the driver to probe the connector again
+  // (drm_mode_getconnector → fill_modes), which re-reads EDID over DDC and can take tens of ms per
+  // call on real hardware. With room for at least one mode the kernel reports what it already
+  // knows, as libdrm's drmModeGetConnectorCurrent does; the kernel itself probes on hotplug.
+  std::vector<drm_mode_modeinfo> modes(8);
+  std::vector<uint32_t> encs(4);
   for (;;) {
     c = drm_mode_get_connector{};
     c.connector_id = id;
     c.modes_ptr = Ptr(modes.data()), c.count_modes = modes.size();
     c.encoders_ptr = Ptr(encs.data()), c.count_encoders = encs.size();
     IoctlOrThrow(env, fd, DRM_IOCTL_MODE_GETCONNECTOR, &c, "DRM_IOCTL_MODE_GETCONNECTOR", path);
-    if (c.count_modes == modes.size() && c.count_encoders == encs.size()) break;
-    modes.assign(c.count_modes, drm_mode_modeinfo{}), encs.assign(c.count_encoders, 0);
+    // The kernel copies only when everything fits, and always says how many there are.
+    if (c.count_modes <= modes.size() && c.count_encoders <= encs.size()) {
+      modes.resize(c.count_modes), encs.resize(c.count_encoders);
+      break;
+    }
+    modes.assign(std::max<size_t>(c.count_modes, 1), drm_mode_modeinfo{}), encs.assign(std::max<size_t>(c.count_encoders, 1), 0);
   }
   Object o = Object::New(env);
   o.Set("connectorId", c.connector_id);
