@@ -1,4 +1,4 @@
-import { DRM_CONNECTOR_TYPE_NAMES } from '../kernel/constants';
+import { DRM_CONNECTOR_TYPE_NAMES } from '../util/connector-types';
 import { ConfigError } from './errors';
 import type { ModeSpec } from './types';
 

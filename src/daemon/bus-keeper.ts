@@ -1,7 +1,7 @@
 import * as dbus from 'dbus-next';
 import { connectBus } from './connect';
 import type { Logger } from './log';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../util/timeout';
 
 type Msg = InstanceType<typeof dbus.Message>;
 type MethodHandler = (msg: Msg) => boolean;

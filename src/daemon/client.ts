@@ -1,7 +1,7 @@
 import * as dbus from 'dbus-next';
 import { connectBus } from './connect';
 import { BUS_NAME, MANAGER_IFACE, OBJECT_PATH, SIMULATOR_IFACE } from './names';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../util/timeout';
 
 export interface CallError extends Error {
   /** The D-Bus error name (`io.github.directflip1.Error.Refused`), or a transport code. */

@@ -1,5 +1,5 @@
 import * as dbus from 'dbus-next';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../util/timeout';
 
 /** A bus connection that has finished its Hello, or a clear error: dbus-next alone just hangs. */
 export async function connectBus(address: string | undefined, timeoutMs: number): Promise<dbus.MessageBus> {

@@ -11,7 +11,7 @@ import type { Logger } from './log';
 import { BUS_NAME, introspectionXml, MANAGER_IFACE, OBJECT_PATH } from './names';
 import { RefusalLog } from './refusal-log';
 import { simControlHandlers } from './sim-controls';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../util/timeout';
 
 const { Message, Variant } = dbus;
 

@@ -57,11 +57,7 @@ export const DRM_PLANE_TYPE = { OVERLAY: 0, PRIMARY: 1, CURSOR: 2 } as const;
 export const DRM_MODE_CONNECTED = { CONNECTED: 1, DISCONNECTED: 2, UNKNOWN: 3 } as const;
 
 /** DRM_MODE_CONNECTOR_* → the name the kernel uses in sysfs and drm_info (`HDMI-A-1`). */
-export const DRM_CONNECTOR_TYPE_NAMES: Readonly<Record<number, string>> = {
-  0: 'Unknown', 1: 'VGA', 2: 'DVI-I', 3: 'DVI-D', 4: 'DVI-A', 5: 'Composite', 6: 'SVIDEO',
-  7: 'LVDS', 8: 'Component', 9: 'DIN', 10: 'DP', 11: 'HDMI-A', 12: 'HDMI-B', 13: 'TV',
-  14: 'eDP', 15: 'Virtual', 16: 'DSI', 17: 'DPI', 18: 'Writeback', 19: 'SPI', 20: 'USB',
-};
+export { DRM_CONNECTOR_TYPE_NAMES } from '../util/connector-types';
 
 export const DRM_MODE_FB_MODIFIERS = 1 << 1;
 export const DRM_CLOEXEC = 0o2000000;

@@ -1,5 +1,5 @@
 import { connectUnix } from '../kernel/native-socket';
-import { withTimeout } from '../daemon/timeout';
+import { withTimeout } from '../util/timeout';
 import { PeerLink } from './dbus-peer';
 
 /** One graphic console of QEMU's D-Bus display, as its object reports it. */

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { socketPair } from '../kernel/native-socket';
 import { PeerLink } from './dbus-peer';
 import type { ConsoleInfo, ConsoleWanted } from './display-bus';
-import { withTimeout } from '../daemon/timeout';
+import { withTimeout } from '../util/timeout';
 import { unixPath } from './display-bus';
 
 export interface Attached {
