@@ -40,7 +40,7 @@ async function round(address: string, together: boolean): Promise<Outcome> {
   const bad = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as { dbusName?: string; message: string });
   const refused = bad.filter((e) => e.dbusName === 'io.github.directflip1.Error.Refused');
   const planes = ok.map((b) => (b[1] as unknown[][])[0][3] as number);
-  for (let i = 0; i < N; i++) await callManager(address, 'Release', 'ss', [`vm${i}`, 'bench'], 30_000);
+  for (let i = 0; i < N; i++) await callManager(address, 'Release', 'sss', [`vm${i}`, xml(i), 'bench'], 30_000);
   return { ms, assigned: ok.length, refused: refused.length, other: bad.filter((e) => !refused.includes(e)).map((e) => e.message), planesTwice: new Set(planes).size !== planes.length };
 }
 

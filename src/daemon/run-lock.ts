@@ -20,22 +20,20 @@ export class RunLock {
       closeSync(fd);
     }
     try {
-      for (let attempt = 0; ; attempt++) {
+      // Two tries: a stale file is removed once; losing that race to another starting daemon
+      // then reads as that daemon holding the lock.
+      for (let attempt = 0; attempt < 2; attempt++) {
         try {
           linkSync(mine, file);
           return new RunLock(file);
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         }
         const holder = readPid(file);
-        if (holder !== null && holder !== process.pid && alive(holder)) {
-          throw Object.assign(
-            new Error(`another directflipd (pid ${holder}) is running on the state in ${runDir} (its lock is ${file}); stop it first (systemctl stop directflipd), or give this one another --root`),
-            { code: 'EDF_LOCKED', pid: holder },
-          );
-        }
-        rmSync(file, { force: true }); // stale: its daemon is gone
+        if (holder !== null && holder !== process.pid && alive(holder)) throw locked(runDir, file, holder);
+        if (attempt === 0) rmSync(file, { force: true }); // stale: its daemon is gone
       }
+      throw locked(runDir, file, readPid(file));
     } finally {
       rmSync(mine, { force: true });
     }
@@ -45,6 +43,13 @@ export class RunLock {
   release(): void {
     if (readPid(this.file) === process.pid) rmSync(this.file, { force: true });
   }
+}
+
+function locked(runDir: string, file: string, holder: number | null): Error {
+  return Object.assign(
+    new Error(`another directflipd (pid ${holder ?? 'unknown'}) is running on the state in ${runDir} (its lock is ${file}); stop it first (systemctl stop directflipd), or give this one another --root`),
+    { code: 'EDF_LOCKED', pid: holder },
+  );
 }
 
 function readPid(file: string): number | null {

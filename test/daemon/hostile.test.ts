@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,17 @@ test('a second daemon on the same state exits non-zero naming the first, and tou
   expect(second.stderr).toMatch(new RegExp(`another directflipd \\(pid ${daemon.proc.pid}\\) is running on the state in ${runDir()}`));
   expect(readFileSync(join(runDir(), 'domains', `${UUID}.json`))).toEqual(record);
   expect(await status()).toEqual([['kiosk-hdmi', 'active']]);
+});
+
+test('a lock left by a daemon that died is taken over', async () => {
+  const dead = spawnSync('true').pid!; // exited: its pid names no process
+  mkdirSync(runDir(), { recursive: true, mode: 0o700 });
+  writeFileSync(join(runDir(), 'directflipd.pid'), `${dead}\n`);
+  daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
+  expect(readFileSync(join(runDir(), 'directflipd.pid'), 'utf8').trim()).toBe(String(daemon.proc.pid));
+  await daemon.stop('SIGTERM');
+  expect(readdirSync(runDir())).not.toContain('directflipd.pid'); // a clean stop gives it back
+  daemon = undefined;
 });
 
 test('a state directory others may write is refused at start, saying which, its owner and mode, and the fix', async () => {
