@@ -74,6 +74,24 @@ test("argv's name and the XML's <name> disagreeing fails prepare with a clear me
   expect(hook(['someone-else', 'release', 'end', '-'], kioskXml).status).toBe(0);
 });
 
+test('Release finds the domain by the UUID in its XML whatever argv says, and by name when the XML is unusable', async () => {
+  daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
+  const show = () => {
+    expect(hook(['kiosk-hdmi', 'prepare', 'begin', '-'], kioskXml).status).toBe(0);
+    expect(hook(['kiosk-hdmi', 'started', 'begin', '-'], kioskXml).status).toBe(0);
+  };
+  show();
+  expect((await callManager(bus.address, 'Release', 'sss', ['not-its-name', kioskXml, 'destroyed'], 5000))[0]).toBe('released');
+  expect(await status()).toEqual([]);
+  expect(daemon.log()).toMatch(/release: the caller names the domain "not-its-name" .*going by the uuid/);
+  for (const junk of ['', '<domain><name>kiosk-hdmi', 'not xml at all']) {
+    show();
+    expect((await callManager(bus.address, 'Release', 'sss', ['kiosk-hdmi', junk, 'destroyed'], 5000))[0]).toBe('released');
+    expect(await status()).toEqual([]);
+  }
+  expect(readdirSync(join(runDir(), 'domains'))).toEqual([]);
+});
+
 test('a second daemon on the same state exits non-zero naming the first, and touches none of its state', async () => {
   daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
   expect(hook(['kiosk-hdmi', 'prepare', 'begin', '-'], kioskXml).status).toBe(0);
