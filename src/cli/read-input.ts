@@ -1,10 +1,11 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { MAX_INPUT_BYTES } from '../config';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { readBounded } from '../config/read-bounded';
 import { CliError } from './output';
 
 /**
- * Reads a file argument or `-` (stdin), bounded: one byte over the limit is enough for the config
- * parser to refuse it, and nothing larger is ever held in memory.
+ * Reads a file argument or `-` (stdin) the way the hook reads its stdin: at most the limit plus
+ * one byte is held, larger input is counted so the parser's "too large" names its real size, and
+ * endless input (/dev/zero) stops at a bounded count.
  */
 export const STDIN = '/dev/stdin';
 
@@ -17,23 +18,7 @@ export function readInput(file: string): Buffer {
       fd = openSync(file, 'r');
       if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const buf = Buffer.alloc(64 * 1024);
-    while (total <= MAX_INPUT_BYTES) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, 0, buf.length, null);
-      } catch (e) {
-        // A non-blocking stdin (a pipe set up by some shells) reports EAGAIN between writes.
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-        throw e;
-      }
-      if (n === 0) break;
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-      total += n;
-    }
-    return Buffer.concat(chunks);
+    return readBounded(fd);
   } catch (e) {
     throw cannotRead(name, e);
   } finally {

@@ -3,35 +3,13 @@
  * with the domain XML on stdin. It loads only the config parser and the D-Bus client.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_INPUT_BYTES } from '../config/limits';
+import { readBounded } from '../config/read-bounded';
 import { runHook } from './hook';
 
 // For migrate and restore libvirt takes stdout as the new domain XML: nothing may reach it.
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (process.stderr.write as (...a: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
-
-function readStdin(): Buffer {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(65536);
-  let total = 0;
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(0, buf, 0, buf.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') continue;
-      if (code === 'EOF') break;
-      throw e;
-    }
-    if (n === 0) break;
-    total += n;
-    // Keep one byte past the limit so the parser reports the size; drain the rest so libvirt's write never blocks.
-    if (total <= MAX_INPUT_BYTES + 1) chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_INPUT_BYTES + 1);
-}
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (process.stderr.write as (...a: unknown[]) => boolean)(chunk, ...rest));
 
 /** The shim's trace, from the node side: the argv and a digest of the stdin this process read. */
 function trace(xml: Buffer): void {
@@ -45,7 +23,25 @@ function trace(xml: Buffer): void {
   }
 }
 
-const stdin = readStdin();
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+// A failing reconnect kills the VM, and stopped/release failures are ignored anyway.
+const failStatus = ['reconnect', 'stopped', 'release'].includes(process.argv[3]) ? 0 : 1;
+// Whatever escapes (an error event of the bus connection after the call settled, say) ends the
+// hook with the status the contract allows, never node's own crash status.
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`directflip: hook failed: ${messageOf(e)}\n`);
+  process.exit(failStatus);
+});
+
+// Drains all of stdin (so the writer never blocks), keeping at most the limit plus one byte.
+let stdin: Buffer;
+try {
+  stdin = readBounded(0);
+} catch (e) {
+  // An unreadable stdin is an empty document: runHook refuses it where a document matters.
+  process.stderr.write(`directflip: cannot read the domain XML on stdin (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`);
+  stdin = Buffer.alloc(0);
+}
 trace(stdin);
 const timeout = Number(process.env.DIRECTFLIP_TIMEOUT_MS) > 0 ? Number(process.env.DIRECTFLIP_TIMEOUT_MS) : 10_000;
 runHook(process.argv.slice(2), stdin, {
@@ -54,9 +50,8 @@ runHook(process.argv.slice(2), stdin, {
   say: (line) => process.stderr.write(`${line}\n`),
 }).then(
   (code) => process.exit(code),
-  (e) => {
-    process.stderr.write(`directflip: hook failed: ${(e as Error).message}\n`);
-    // A failing reconnect kills the VM, and stopped/release failures are ignored anyway.
-    process.exit(['reconnect', 'stopped', 'release'].includes(process.argv[3]) ? 0 : 1);
+  (e: unknown) => {
+    process.stderr.write(`directflip: hook failed: ${messageOf(e)}\n`);
+    process.exit(failStatus);
   },
 );
