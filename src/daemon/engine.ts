@@ -2,6 +2,7 @@ import type { DomainConfig } from '../config';
 import { isKernelError } from '../kernel/errors';
 import type { Host } from '../kernel/host';
 import { readTopology } from '../kernel/topology';
+import type { Topology } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
 import { commitPlanAsync } from '../kms/commit';
 import { describeFb } from '../kms/fb-info';
@@ -12,11 +13,13 @@ import { restoreSnapshotsAsync } from '../kms/restore';
 import { StandIns } from '../kms/stand-ins';
 import { EventHub } from '../sources/pipeline';
 import { guardCommits } from './commit-guard';
+import { DisplayKeeper } from './display-keeper';
 import { DaemonError } from './errors';
 import { identityOf, nameMismatch, requireSameName } from './identity';
 import type { DomainRecord, Journal } from './journal';
 import type { Logger } from './log';
 import { OpQueue } from './op-queue';
+import { reshowPlan } from './parking';
 import { planPrepare } from './prepare-plan';
 import { describe, displayOf, guestFormat, statusOf } from './records';
 import type { DomainStatus } from './records';
@@ -48,6 +51,8 @@ export class Engine {
   private readonly events: EventHub;
   private readonly live = new Map<string, Live>();
   private readonly ops = new OpQueue();
+  /** Hotplug, link-status and DRM master between operations (display-keeper.ts). */
+  private readonly keeper: DisplayKeeper;
 
   constructor(
     readonly host: Host,
@@ -57,18 +62,31 @@ export class Engine {
     const card = host.cards()[0];
     try {
       this.dev = host.backend.openKms(card);
-      this.dev.setMaster();
     } catch (e) {
       if (isKernelError(e)) throw new DaemonError('Device', `cannot drive ${card}: ${e.message}${e.code === 'EBUSY' ? ' (another process, e.g. a compositor, is DRM master)' : ''}`);
       throw e;
     }
     readTopology(this.dev); // sets the client caps every later call relies on
     this.events = new EventHub(this.dev);
+    this.keeper = new DisplayKeeper(host, card, this.dev, log, {
+      serial: (fn) => this.serial(fn),
+      busy: () => this.live.size > 0,
+      retryPending: () => this.retryPending(),
+      shown: () => [...this.live.values()].filter((l) => l.record.state === 'active').map((l) => ({ uuid: l.record.uuid, name: l.record.name, outputs: l.record.plan.outputs })),
+      pause: (uuid) => this.stopStreams(this.live.get(uuid)!)?.free(),
+      reshow: (uuid, t) => this.reshow(this.live.get(uuid)!, t),
+    });
   }
 
   /** Operations run strictly one after another; after shutdown() they are refused. */
   private serial<T>(fn: () => T | Promise<T>): Promise<T> {
-    return this.ops.run(fn);
+    return this.ops.run(async () => {
+      try {
+        return await fn();
+      } finally {
+        this.keeper.settle(); // nothing left: master goes back to the host
+      }
+    });
   }
 
   /** Writes the record or fails the operation that needs it, saying why. */
@@ -87,6 +105,7 @@ export class Engine {
   private async prepareNow(config: DomainConfig, argvName?: string): Promise<DomainStatus> {
     const id = identityOf(config);
     requireSameName(argvName, id);
+    this.keeper.needMaster();
     const name = id.name;
     const earlier = this.live.get(id.uuid);
     if (earlier) {
@@ -138,6 +157,7 @@ export class Engine {
   private async show(l: Live): Promise<DomainStatus> {
     const r = l.record;
     if (r.state === 'active') return statusOf(r, l.notes, l.streams);
+    this.keeper.needMaster();
     const t = readTopology(this.dev);
     // The snapshots and the intent reach the disk before the commit: a crash during it is
     // re-adopted or restored at the next start, never forgotten. A record that cannot be written
@@ -230,6 +250,7 @@ export class Engine {
   }
 
   private forget(r: DomainRecord): void {
+    this.keeper.forget(r.uuid);
     this.occupancy.release(r.holding.domain);
     this.live.delete(r.uuid);
     this.journal.remove(r.uuid);
@@ -273,7 +294,7 @@ export class Engine {
   }
 
   status(): DomainStatus[] {
-    return [...this.live.values()].map((l) => statusOf(l.record, l.notes, l.streams));
+    return [...this.live.values()].map((l) => this.keeper.decorate(statusOf(l.record, l.notes, l.streams)));
   }
 
   /**
@@ -298,6 +319,7 @@ export class Engine {
       this.log('notice', r.name, 'was only prepared when the daemon stopped: dropped; the next start prepares it again');
       return;
     }
+    this.keeper.awaitMaster(r.name); // its commits need it; if another holds it, retried
     try {
       this.occupancy.hold(r.holding);
     } catch (e) {
@@ -329,6 +351,23 @@ export class Engine {
     if (got.state === 'restore-pending') this.log('warning', r.name, 'its restore is still pending');
   }
 
+  /** After a replug or master coming back: the journalled plan committed again, then its streams. */
+  private async reshow(l: Live, t: Topology): Promise<void> {
+    const r = l.record;
+    const commit = (all: boolean) => commitPlanAsync(guardCommits(this.dev, () => this.persist(r, 'show again')), t, reshowPlan(r.plan, r.holding.modeOwner, all), r.snapshots);
+    try {
+      // The CRTC's mode is left to whoever set it, unless it was switched off meanwhile.
+      await commit(false).catch((e: unknown) => {
+        if (!isKernelError(e, 'EINVAL')) throw e;
+        return commit(true);
+      });
+    } catch (e) {
+      this.keeper.commitRefused(e);
+      throw e;
+    }
+    this.startStreams(l);
+  }
+
   private fbAlive(id: number): boolean {
     try {
       describeFb(this.dev, id);
@@ -345,6 +384,7 @@ export class Engine {
   shutdown(): Promise<void> {
     const refusal = () => new DaemonError('ShuttingDown', 'directflipd is stopping; nothing was changed: ask again once it runs');
     return this.ops.close(refusal, async () => {
+      this.keeper.stop();
       const pass = new Set<DomainRecord>();
       for (const l of this.live.values()) {
         const streams = this.stopStreams(l);

@@ -7,7 +7,8 @@ export interface DomainStatus {
   /** The domain's name, as people and libvirt know it. */
   domain: string;
   uuid: string;
-  state: DomainRecord['state'];
+  /** `parked`: shown, but its monitor is unplugged or DRM master is away (the notes say which). */
+  state: DomainRecord['state'] | 'parked';
   plan: Plan;
   sources: DomainRecord['sources'];
   streams: StreamStatus[];

@@ -5,8 +5,9 @@ import { kernelError } from './errors';
 import type {
   AddFb2Args, AtomicProp, CardResources, ConnectorInfo, CrtcInfo, DrmEvent, DrmVersion, DumbBuffer, EncoderInfo, Fb2Info, GfxPlaneInfo,
   KernelBackend, KmsDevice, Lease, ObjectProperties, PlaneInfo, PropertyInfo, VfioContainer, VfioDevice, VfioDeviceInfo, VfioGroup,
-  VfioRegionInfo,
+  VfioRegionInfo, Uevent,
 } from './types';
+import { parseUevent } from './uevents';
 
 let addon: Addon | undefined;
 
@@ -132,6 +133,39 @@ export function nativeBackend(): KernelBackend {
     openVfioContainer: (path) => new NativeContainer(openDevice(path, constants.O_RDWR), path, a),
     openVfioGroup: (path) => new NativeGroup(openDevice(path, constants.O_RDWR), path, a),
     closeFd: (fd) => a.close(fd, ''),
+    watchUevents: (cb: (ev: Uevent) => void, onError?: (e: Error) => void) => watchUevents(a, cb, onError),
+  };
+}
+
+/**
+ * The kernel's uevent group (netlink NETLINK_KOBJECT_UEVENT). Nothing thrown by a read, a parse
+ * or `cb` leaves the poll: it goes to `onError`. A receive queue that overran lost events, which
+ * is reported as one synthetic event (DIRECTFLIP_OVERRUN=1) so the listener re-reads the card.
+ */
+function watchUevents(a: Addon, cb: (ev: Uevent) => void, onError: (e: Error) => void = () => undefined): () => void {
+  const fd = a.ueventOpen();
+  const report = (e: unknown) => onError(e instanceof Error ? e : new Error(String(e)));
+  const deliver = (u: Uevent) => {
+    try {
+      cb(u);
+    } catch (e) {
+      report(e);
+    }
+  };
+  const w = a.watchFd(fd, () => {
+    const r = a.ueventRead(fd);
+    for (const m of r.messages) {
+      const u = parseUevent(m);
+      if (u) deliver(u);
+    }
+    if (r.overrun) deliver({ action: 'change', devpath: '', subsystem: 'drm', env: { DIRECTFLIP_OVERRUN: '1' } });
+  }, report);
+  let open = true;
+  return () => {
+    if (!open) return;
+    open = false;
+    w.stop();
+    a.close(fd, '');
   };
 }
 

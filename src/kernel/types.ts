@@ -291,7 +291,8 @@ export interface KernelBackend {
   closeFd(fd: number): void;
   /**
    * Calls `cb` for every DRM uevent (hotplug, link-status) from now on; returns the function that
-   * stops listening. Absent where the backend cannot listen yet (native, until netlink lands).
+   * stops listening. What goes wrong with the listening itself (the socket, a callback that
+   * throws) goes to `onError`, never out of the event loop.
    */
-  watchUevents?(cb: (ev: Uevent) => void): () => void;
+  watchUevents?(cb: (ev: Uevent) => void, onError?: (e: Error) => void): () => void;
 }

@@ -123,10 +123,15 @@ test('a journal holding only a prepared domain is dropped on restart, and said s
   expect(lines.some((l) => /kiosk-hdmi was only prepared when the daemon stopped: dropped/.test(l))).toBe(true);
 });
 
-test('a second daemon on a card with a master is refused with a Device error that says why', () => {
+// DRM master is held only while a domain needs it (issue 13 item 9): a card whose master is
+// another's refuses the prepare, not the daemon's start.
+test('a prepare on a card whose master another process holds is refused, saying who holds it', async () => {
   const first = new Engine(host, new Journal(run), log);
-  expect(() => new Engine(host, new Journal(run), log)).toThrow(expect.objectContaining({ kind: 'Device', message: expect.stringMatching(/EBUSY.*another process/) }));
-  first.dev.close();
+  await first.prepare(kiosk);
+  const second = new Engine(host, new Journal(mkdtempSync(join(tmpdir(), 'directflip-run-'))), log);
+  await expect(second.prepare(kiosk)).rejects.toMatchObject({ kind: 'Refused', message: expect.stringMatching(/^DRM master of \/dev\/dri\/card0 is held by .*\(EBUSY\)/) });
+  await second.shutdown();
+  await first.shutdown();
 });
 
 test('records are named by the canonical UUID; an XML without <uuid> gets one derived from its name', () => {
