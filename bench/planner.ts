@@ -13,9 +13,10 @@ import type { Topology, TopoPlane } from '../src/kernel/topology';
 import { candidates } from '../src/kms/candidates';
 import { Occupancy } from '../src/kms/occupancy';
 import { planDomain } from '../src/kms/planner';
-import { buildRequest } from '../src/kms/request';
+import { buildRequest, describeGuests } from '../src/kms/request';
 import { TestOnlyJudge } from '../src/kms/test-only';
 import type { DomainRequest, OutputAssignment } from '../src/kms/types';
+import { resolvePlane } from '../src/sources/resolve';
 
 const REPO = join(__dirname, '..', '..');
 const RUNS = 200;
@@ -72,7 +73,8 @@ function exampleCase(profile: string, file: string): Row {
   const host = openHost(`sim:${profile}`);
   const dev = host.backend.openKms(host.cards()[0]);
   const t = readTopology(dev);
-  const built = buildRequest(host, dev, t, parseDomainXml(readFileSync(join(REPO, 'examples', file))));
+  const config = parseDomainXml(readFileSync(join(REPO, 'examples', file)));
+  const built = buildRequest(dev, config, describeGuests(t, config, (p, size) => resolvePlane(host, dev, config, p, size)));
   const judge = new TestOnlyJudge(dev, t);
   const times: number[] = [];
   let tests = 0;

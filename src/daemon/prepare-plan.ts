@@ -5,12 +5,12 @@ import type { Topology } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
 import type { Occupancy } from '../kms/occupancy';
 import { planDomain } from '../kms/planner';
-import { buildRequest } from '../kms/request';
+import { buildRequest, describeGuests } from '../kms/request';
 import type { StandIns } from '../kms/stand-ins';
 import { TestOnlyJudge } from '../kms/test-only';
 import type { OutputAssignment, Plan } from '../kms/types';
 import { PlanRefused } from '../kms/types';
-import { SourceError } from '../sources/resolve';
+import { resolvePlane, SourceError } from '../sources/resolve';
 import { DaemonError } from './errors';
 import type { DomainId } from './identity';
 import type { DomainRecord } from './journal';
@@ -30,7 +30,7 @@ export interface Prepared {
 export function planPrepare(host: Host, dev: KmsDevice, t: Topology, config: DomainConfig, id: DomainId, occupancy: Occupancy, reserved: OutputAssignment[]): Prepared {
   let built;
   try {
-    built = buildRequest(host, dev, t, config);
+    built = buildRequest(dev, config, describeGuests(t, config, (p, size) => resolvePlane(host, dev, config, p, size)));
   } catch (e) {
     if (isKernelError(e)) throw new DaemonError('Refused', `${id.name}: a framebuffer like the guest's cannot be made: ${e.message}`);
     if (e instanceof SourceError) throw new DaemonError(e.code === 'EDF_NO_SOURCE' ? 'InvalidConfig' : 'Refused', e.message);

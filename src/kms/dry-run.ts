@@ -4,7 +4,8 @@ import type { Host } from '../kernel/host';
 import { readTopology } from '../kernel/topology';
 import { Occupancy } from './occupancy';
 import { planDomain } from './planner';
-import { buildRequest } from './request';
+import { resolvePlane } from '../sources/resolve';
+import { buildRequest, describeGuests } from './request';
 import { TestOnlyJudge } from './test-only';
 import type { Plan } from './types';
 
@@ -38,7 +39,8 @@ export function dryRun(host: Host, config: DomainConfig, opts: { budgetMs?: numb
       notes.push(`not DRM master (${e.code}: another process drives ${card}), so the plan was not checked with TEST_ONLY`);
     }
     const t = readTopology(dev);
-    const built = buildRequest(host, dev, t, config);
+    // The plan command's own resolve, as the daemon's prepare does it (this belongs above kms).
+    const built = buildRequest(dev, config, describeGuests(t, config, (p, size) => resolvePlane(host, dev, config, p, size)));
     const judge = new TestOnlyJudge(dev, t);
     try {
       const plan = planDomain(t, built.request, opts.occupancy ?? new Occupancy(), { testOnly: master ? judge.judge : undefined, budgetMs: opts.budgetMs });

@@ -16,12 +16,13 @@ import type { Topology } from '../../src/kernel/topology';
 import type { KmsDevice, VfioDevice } from '../../src/kernel/types';
 import { Occupancy } from '../../src/kms/occupancy';
 import { planDomain } from '../../src/kms/planner';
-import { buildRequest } from '../../src/kms/request';
+import { buildRequest, describeGuests } from '../../src/kms/request';
 import type { BuiltRequest } from '../../src/kms/request';
 import { TestOnlyJudge } from '../../src/kms/test-only';
 import type { Plan } from '../../src/kms/types';
 import { probeMdev } from '../../src/probe/mdev-caps';
 import { gvtFbId } from '../../src/sources/gvt-fb';
+import { resolvePlane } from '../../src/sources/resolve';
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
 import { VfioSource } from '../../src/sources/vfio-source';
 import { planeOff } from '../../src/sources/vfio-query';
@@ -155,7 +156,7 @@ describe('vfio source on mbochs, shown on vkms, verified through writeback', () 
     const config = parseDomainXml(`<domain type='kvm'><name>lane-vfio</name><metadata><df:directflip xmlns:df="${NS}">
       <df:output connector="Virtual-1"><df:plane from="primary" mdev="${m.uuid}" source="vfio" to="overlay" x="${AT.x}" y="${AT.y}"/></df:output>
       </df:directflip></metadata><devices><hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='${m.uuid}'/></source></hostdev></devices></domain>`);
-    built = buildRequest(host, dev, t, config);
+    built = buildRequest(dev, config, describeGuests(t, config, (p, size) => resolvePlane(host, dev, config, p, size)));
     const key = Object.keys(built.sources)[0];
     expect(built.sources[key].source).toBe('vfio');
     expect(built.assumptions).toEqual({});

@@ -10,7 +10,8 @@ import type { KmsDevice } from '../../src/kernel/types';
 import { commitPlan } from '../../src/kms/commit';
 import { Occupancy } from '../../src/kms/occupancy';
 import { planDomain } from '../../src/kms/planner';
-import { buildRequest } from '../../src/kms/request';
+import { buildRequest, describeGuests } from '../../src/kms/request';
+import { resolvePlane } from '../../src/sources/resolve';
 import { restoreSnapshots } from '../../src/kms/restore';
 import type { ObjectSnapshot } from '../../src/kms/snapshot';
 import { TestOnlyJudge } from '../../src/kms/test-only';
@@ -38,9 +39,15 @@ function start(profile: string): Ctx {
   return { host, dev, occ: new Occupancy() };
 }
 
-function plan(c: Ctx, config: DomainConfig, patch?: (r: ReturnType<typeof buildRequest>) => void): Plan {
+/** What the daemon does before planning: ask the sources, then build the request. */
+function build(c: Ctx, config: DomainConfig) {
   const t = readTopology(c.dev);
-  const built = buildRequest(c.host, c.dev, t, config);
+  return buildRequest(c.dev, config, describeGuests(t, config, (p, size) => resolvePlane(c.host, c.dev, config, p, size)));
+}
+
+function plan(c: Ctx, config: DomainConfig, patch?: (r: ReturnType<typeof build>) => void): Plan {
+  const t = readTopology(c.dev);
+  const built = build(c, config);
   patch?.(built);
   const judge = new TestOnlyJudge(c.dev, t);
   try {
@@ -150,7 +157,7 @@ test('commit then restore brings back every property exactly', () => {
   const c = start('gvt-skylake');
   const before = dumpProperties(c.dev);
   const t = readTopology(c.dev);
-  const built = buildRequest(c.host, c.dev, t, example('two-outputs.xml'));
+  const built = build(c, example('two-outputs.xml'));
   const p = planDomain(t, built.request, c.occ, {});
   const snaps: ObjectSnapshot[] = [];
   commitPlan(c.dev, t, p, snaps);
@@ -164,7 +171,7 @@ test('commit then restore brings back every property exactly', () => {
 test('restore="off" disables what the domain used', () => {
   const c = start('gvt-skylake');
   const t = readTopology(c.dev);
-  const p = planDomain(t, buildRequest(c.host, c.dev, t, example('gvt-kiosk-hdmi.xml')).request, c.occ, {});
+  const p = planDomain(t, build(c, example('gvt-kiosk-hdmi.xml')).request, c.occ, {});
   const snaps: ObjectSnapshot[] = [];
   commitPlan(c.dev, t, p, snaps);
   restoreSnapshots(c.dev, snaps, 'off');
@@ -197,7 +204,7 @@ test('a commit the kernel refuses (failNext) leaves every property as it was', (
   const c = start('gvt-skylake');
   const before = dumpProperties(c.dev);
   const t = readTopology(c.dev);
-  const p = planDomain(t, buildRequest(c.host, c.dev, t, example('two-outputs.xml')).request, c.occ, {});
+  const p = planDomain(t, build(c, example('two-outputs.xml')).request, c.occ, {});
   c.host.sim!.card.failNext('DRM_IOCTL_MODE_ATOMIC', 'EINVAL');
   expect(() => commitPlan(c.dev, t, p, [])).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   expect(dumpProperties(c.dev)).toEqual(before);
@@ -208,7 +215,7 @@ test('budget exhaustion fails cleanly with the best reason found', () => {
   const c = start('gvt-skylake');
   let clock = 0;
   const t = readTopology(c.dev);
-  const built = buildRequest(c.host, c.dev, t, example('gvt-kiosk-hdmi.xml'));
+  const built = build(c, example('gvt-kiosk-hdmi.xml'));
   // Every TEST_ONLY refuses and the clock runs fast: the search must stop, not wander.
   const e = refusal(() => planDomain(t, built.request, c.occ, { testOnly: () => Object.assign(new Error('x'), { code: 'EINVAL', errno: -22, syscall: 'DRM_IOCTL_MODE_ATOMIC' }), budgetMs: 1, now: () => (clock += 0.4) }));
   expect(e.reasons.join('\n')).toMatch(/over its 1 ms budget|the kernel refused it \(EINVAL\)/);

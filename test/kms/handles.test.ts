@@ -9,7 +9,8 @@ import type { Host } from '../../src/kernel/host';
 import { readTopology } from '../../src/kernel/topology';
 import type { KmsDevice } from '../../src/kernel/types';
 import { describeFb, fbExists } from '../../src/kms/fb-info';
-import { buildRequest } from '../../src/kms/request';
+import { buildRequest, describeGuests } from '../../src/kms/request';
+import { resolvePlane } from '../../src/sources/resolve';
 import { restoreSnapshots } from '../../src/kms/restore';
 import { snapshotObject } from '../../src/kms/snapshot';
 import { REPO } from '../helpers/fixtures';
@@ -69,7 +70,7 @@ test("resolving gvt-fb planes (GETFB2 on the guest's kernel fbs) 100 times keeps
   const t = readTopology(dev);
   const before = handles();
   for (let i = 0; i < 100; i++) {
-    const built = buildRequest(host, dev, t, kiosk);
+    const built = buildRequest(dev, kiosk, describeGuests(t, kiosk, (p, size) => resolvePlane(host, dev, kiosk, p, size)));
     expect(Object.values(built.sources).map((s) => s.source)).toEqual(['gvt-fb', 'gvt-fb']);
     built.standIns.cleanup();
   }
