@@ -61,7 +61,7 @@ export class SimDmabufTable {
     if (!link.startsWith('/memfd:')) throw kernelError('EINVAL', 'UDMABUF_CREATE', '/dev/udmabuf', `fd ${memfd} is ${link}, not a memfd`);
     const st = fstatSync(memfd);
     if (!st.size || st.size % 4096) throw kernelError('EINVAL', 'UDMABUF_CREATE', '/dev/udmabuf', `memfd size ${st.size} is not a positive multiple of the page size`);
-    const pixels = loadAddon().mmap(memfd, link, 0n, st.size) as Buffer;
+    const pixels = loadAddon().mmap(memfd, link, 0n, st.size);
     this.memfds.set(`${st.dev}:${st.ino}`, newSimBuffer({ width: st.size / 4, height: 1, stride: st.size, format: 0, modifier: 0n, pixels }));
     return memfd;
   }

@@ -246,8 +246,12 @@ export class SimKmsFile implements KmsDevice {
     atomicCommit(this, props, flags, userData);
   }
 
-  async atomicAsync(props: AtomicProp[], flags: number, userData?: bigint): Promise<void> {
-    this.atomic(props, flags, userData);
+  /** The sim commits at once; a refusal still arrives as a rejection, as from the worker thread. */
+  atomicAsync(props: AtomicProp[], flags: number, userData?: bigint): Promise<void> {
+    return new Promise((resolve) => {
+      this.atomic(props, flags, userData);
+      resolve();
+    });
   }
 
   queueEvent(e: DrmEvent): void {
