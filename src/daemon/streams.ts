@@ -161,10 +161,10 @@ export class DomainStreams {
         });
       })
       // Attaching, or setting up on a link that opened, failed: reported, never a daemon crash.
-      .catch((e: Error) => {
+      .catch((e: unknown) => {
         attached?.link.close();
         attached?.detach();
-        Object.assign(s, { state: 'failed', detail: `cannot attach to the D-Bus display at ${address}: ${e.message}` });
+        Object.assign(s, { state: 'failed', detail: `cannot attach to the D-Bus display at ${address}: ${e instanceof Error ? e.message : String(e)}` });
         this.warn(`${keys}: ${s.detail}`);
       });
   }

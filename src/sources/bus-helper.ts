@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   process.stdin.on('end', () => process.exit(0));
 }
 
-main().catch((e: Error) => {
-  process.stdout.write(`${JSON.stringify({ ok: false, error: e.message })}\n`);
+main().catch((e: unknown) => {
+  process.stdout.write(`${JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) })}\n`);
   process.exit(1);
 });

@@ -8,7 +8,7 @@ import { messageLength, PeerProtocolError, readBody, readHeader } from './dbus-w
 /* eslint-disable @typescript-eslint/no-require-imports */
 // dbus-next's marshalling, without its connection: it can neither adopt a socketpair nor count
 // fds per message (design §1), so the transport and the framing are ours.
-const { marshallMessage, messageToJsFmt } = require('dbus-next/lib/marshall-compat');
+const { marshallMessage, messageToJsFmt } = require('dbus-next/lib/marshall-compat') as { marshallMessage: (m: object) => [Buffer, number[]]; messageToJsFmt: (m: object) => unknown };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export { MAX_MESSAGE, PeerProtocolError } from './dbus-wire';
@@ -91,7 +91,8 @@ export class PeerLink extends EventEmitter {
     try {
       fn();
     } catch (e) {
-      this.close(e instanceof PeerProtocolError ? e : Object.assign(e as Error, { message: `handling what the peer sent failed: ${(e as Error).message}` }));
+      // Not the peer's fault but ours (EDF_PEER_HANDLER): still only this link ends.
+      this.close(e instanceof PeerProtocolError ? e : Object.assign(new Error(`handling what the peer sent failed: ${(e as Error).message}`), { code: 'EDF_PEER_HANDLER', cause: e }));
     }
   }
 
@@ -126,10 +127,15 @@ export class PeerLink extends EventEmitter {
   }
 
   private onReadable(): void {
+    let hungUp = false;
     for (;;) {
       const r = recvWithFds(this.fd, 65536);
       if (!r) break;
-      if (r.data.length === 0) return this.close(new PeerClosed('the peer closed the link'));
+      // What came before the hang-up is still read: the peer's last messages count.
+      if (r.data.length === 0) {
+        hungUp = true;
+        break;
+      }
       this.rxChunks.push(r.data);
       this.rxLen += r.data.length;
       this.fdQueue.push(...r.fds);
@@ -139,6 +145,7 @@ export class PeerLink extends EventEmitter {
     }
     if (this.state === 'auth') this.onAuthData();
     if (this.state === 'open') this.parseMessages();
+    if (hungUp) this.close(new PeerClosed('the peer closed the link'));
   }
 
   private onAuthData(): void {
@@ -237,7 +244,7 @@ export class PeerLink extends EventEmitter {
       }, timeoutMs);
       this.pending.set(serial, (r) => {
         clearTimeout(timer);
-        if (r.type === MESSAGE.ERROR) reject(Object.assign(new Error(`${r.errorName}: ${String(r.body[0] ?? '')}`), { dbusName: r.errorName }));
+        if (r.type === MESSAGE.ERROR) reject(Object.assign(new Error(`${r.errorName}: ${typeof r.body[0] === 'string' ? r.body[0] : ''}`), { dbusName: r.errorName }));
         else resolve(r);
       });
     });

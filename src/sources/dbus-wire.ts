@@ -1,10 +1,22 @@
+/** What dbus-next's internal reader offers (it ships no types for it). */
+interface SigNode {
+  type: string;
+  child: SigNode[];
+}
+interface DBusReader {
+  pos: number;
+  read(sig: string): unknown[];
+  readSimpleType(t: string): unknown;
+  readStruct(tree: SigNode[]): unknown[];
+}
+
 /* eslint-disable @typescript-eslint/no-require-imports */
 // dbus-next's reader, behind the checks it lacks: it accepts signatures the specification
 // forbids (`a()` reads nothing per element and loops for ever), lets a header field be of any
 // type, and reads past the end of a body without noticing.
-const DBusBuffer = require('dbus-next/lib/dbus-buffer');
-const { parseSignature } = require('dbus-next/lib/signature');
-const constants = require('dbus-next/lib/constants');
+const DBusBuffer = require('dbus-next/lib/dbus-buffer') as new (buf: Buffer, start: number, endian: number, fds: number[], opts: object) => DBusReader;
+const { parseSignature } = require('dbus-next/lib/signature') as { parseSignature: (sig: string) => SigNode[] };
+const constants = require('dbus-next/lib/constants') as { headerTypeName: (string | null)[] };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The peer broke the D-Bus wire protocol: the link cannot be trusted past this message. */
@@ -20,6 +32,7 @@ const BASIC = 'ybnqiuxtdsogh';
 const FIELD_TYPE: Record<number, string> = { 1: 'o', 2: 's', 3: 's', 4: 's', 5: 'u', 6: 's', 7: 's', 8: 'g', 9: 'u' };
 const MAX_VARIANT_DEPTH = 64;
 
+const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 const bad = (why: string): never => {
   throw new PeerProtocolError(why);
 };
@@ -87,8 +100,9 @@ export function messageLength(head: Buffer): number {
   if (head[0] !== LE) bad(head[0] === 'B'.charCodeAt(0) ? 'big-endian messages are not supported' : `byte 0x${head[0].toString(16)} is not an endianness mark`);
   if (head[1] < 1 || head[1] > 4) bad(`message type ${head[1]} is not one D-Bus defines`);
   if (head[3] !== 1) bad(`protocol version ${head[3]} is not 1`);
-  const fieldsLen = head.readUInt32LE(12);
-  const total = 16 + (((fieldsLen + 7) >>> 3) << 3) + head.readUInt32LE(4);
+  // Plain arithmetic: `<< 3` on a length of 2^31 wraps negative, and a negative total once
+  // read past the buffer.
+  const total = pad8(16 + head.readUInt32LE(12)) + head.readUInt32LE(4);
   if (total > MAX_MESSAGE) bad(`a ${total}-byte message exceeds the D-Bus limit of ${MAX_MESSAGE} bytes`);
   return total;
 }
@@ -111,11 +125,11 @@ export function readHeader(buf: Buffer): Header {
     const want = FIELD_TYPE[code];
     if (!want) continue; // unknown fields are ignored, as the specification says
     if (tree.length !== 1 || tree[0].type !== want) bad(`header field ${code} must be of type ${want}`);
-    fields[constants.headerTypeName[code] as string] = value[0];
+    fields[constants.headerTypeName[code]!] = value[0];
   }
   const fieldsEnd = 16 + buf.readUInt32LE(12);
   if (r.pos !== fieldsEnd) bad('the header fields do not end where their length says');
-  const bodyStart = ((fieldsEnd + 7) >>> 3) << 3;
+  const bodyStart = pad8(fieldsEnd);
   const serial = head[5];
   if (serial === 0) bad('a message with serial 0');
   const type = head[1];
@@ -134,7 +148,7 @@ export function readBody(buf: Buffer, h: Header, fds: number[]): unknown[] {
   if (!sig) return [];
   const b = new CheckedBuffer(buf, fds);
   b.pos = h.bodyStart;
-  const body = b.read(sig) as unknown[];
+  const body = b.read(sig);
   if (b.pos !== buf.length) bad(`the body of signature "${sig}" is ${buf.length - h.bodyStart} bytes, but its values end at byte ${b.pos - h.bodyStart}`);
   return body;
 }

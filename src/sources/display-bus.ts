@@ -48,11 +48,10 @@ export async function listConsoles(bus: PeerLink, timeoutMs: number): Promise<Co
     const m = /\/Console_(\d+)$/.exec(path);
     const c = ifaces['org.qemu.Display1.Console'];
     if (!m || !c) continue;
-    const v = (k: string) => c[k]?.value;
-    out.push({
-      index: Number(m[1]), label: String(v('Label') ?? ''), head: Number(v('Head') ?? 0), type: String(v('Type') ?? ''),
-      deviceAddress: String(v('DeviceAddress') ?? ''), width: Number(v('Width') ?? 0), height: Number(v('Height') ?? 0),
-    });
+    // QEMU's properties, taken only when of the type QEMU gives them (a bus carries anything).
+    const str = (k: string) => (typeof c[k]?.value === 'string' ? (c[k].value) : '');
+    const num = (k: string) => (typeof c[k]?.value === 'number' ? (c[k].value) : 0);
+    out.push({ index: Number(m[1]), label: str('Label'), head: num('Head'), type: str('Type'), deviceAddress: str('DeviceAddress'), width: num('Width'), height: num('Height') });
   }
   return out.sort((a, b) => a.index - b.index);
 }

@@ -41,17 +41,20 @@ export async function attachDisplay(address: string, want: ConsoleWanted, timeou
   };
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  const report = new Promise<{ ok: boolean; console?: ConsoleInfo; why?: string; error?: string }>((res, rej) => {
+  const report = new Promise<Report>((res, rej) => {
     let out = '';
+    let said = false;
     child.stdout?.on('data', (d: Buffer) => {
+      if (said) return; // one line is all it says
       out += d.toString();
       const nl = out.indexOf('\n');
-      if (nl < 0) return;
+      if (nl < 0 && out.length < 65536) return;
       try {
-        res(JSON.parse(out.slice(0, nl)));
+        res(readReport(out.slice(0, nl < 0 ? out.length : nl)));
       } catch {
-        rej(new Error(`the bus helper said something unreadable: ${out.slice(0, Math.min(nl, 200))}`));
+        rej(new Error(`the bus helper said something unreadable: ${out.slice(0, Math.min(nl < 0 ? out.length : nl, 200))}`));
       }
+      said = true;
     });
     child.on('error', rej);
     child.on('exit', (code) => rej(new Error(`the bus helper exited (${code}) before reporting${stderr ? `: ${stderr.trim()}` : ''}`)));
@@ -62,10 +65,24 @@ export async function attachDisplay(address: string, want: ConsoleWanted, timeou
     const r = await withTimeout(report, timeoutMs, 'attaching to the display');
     if (!r.ok) throw new Error(r.error);
     await withTimeout(opened, timeoutMs, 'listener link authentication');
-    return { link, console: r.console!, why: r.why!, detach };
+    return { link, console: r.console, why: r.why, detach };
   } catch (e) {
     link.close();
     detach();
     throw e;
   }
+}
+
+type Report = { ok: true; console: ConsoleInfo; why: string } | { ok: false; error: string };
+
+/** The helper's one line, of exactly the shape it writes; anything else throws. */
+function readReport(line: string): Report {
+  const r = JSON.parse(line) as unknown;
+  const o = typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : {};
+  if (o.ok === false && typeof o.error === 'string') return { ok: false, error: o.error };
+  const c = typeof o.console === 'object' && o.console !== null ? (o.console as Record<string, unknown>) : {};
+  const nums = ['index', 'head', 'width', 'height'].every((k) => typeof c[k] === 'number');
+  const strs = ['label', 'type', 'deviceAddress'].every((k) => typeof c[k] === 'string');
+  if (o.ok === true && typeof o.why === 'string' && nums && strs) return { ok: true, console: c as unknown as ConsoleInfo, why: o.why };
+  throw new Error('not a report');
 }

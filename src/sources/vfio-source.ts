@@ -40,7 +40,7 @@ export class VfioSource {
   open(): void {
     const v = openVfio(this.host, this.uuid);
     this.device = v.device;
-    this.closeDevice = v.close;
+    this.closeDevice = () => v.close();
     const which = this.plane.from;
     if (queryPlane(this.device, VFIO.GFX_PLANE_TYPE_PROBE | VFIO.GFX_PLANE_TYPE_DMABUF, which)) return;
     if (queryPlane(this.device, VFIO.GFX_PLANE_TYPE_PROBE | VFIO.GFX_PLANE_TYPE_REGION, which)) {

@@ -75,3 +75,17 @@ export function listenerCall(member: string, signature: string, body: unknown[],
   const [buf, fds] = marshallMessage({ type: MESSAGE.METHOD_CALL, flags, serial, path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body }) as [Buffer, number[]];
   return { buf, fds };
 }
+
+/** Our end of a listener link and the end that plays QEMU, both past the handshake. */
+export async function peerPair(): Promise<{ ours: PeerLink; qemu: PeerLink }> {
+  const [a, b] = socketPair();
+  const ours = new PeerLink(a, 'client');
+  const qemu = new PeerLink(b, 'server');
+  await Promise.all([ours.open(), qemu.open()]);
+  return { ours, qemu };
+}
+
+/** Resolves with the error `link` closes with (undefined for a plain close). */
+export function closed(link: PeerLink): Promise<(Error & { code?: string }) | undefined> {
+  return new Promise((r) => link.once('close', r));
+}
