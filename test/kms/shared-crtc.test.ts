@@ -95,6 +95,21 @@ test.each([
   expect(e.status()).toEqual([]);
 });
 
+test.each(['HDMI-A-1', 'DP-1'])('a daemon stop with two guests on one CRTC of %s gives the monitor back exactly, and keeps both records', async (connector) => {
+  // Another client keeps the card open, so the engine's close is not the last (which would let
+  // fbcon repaint and hide a wrong restore).
+  const bystander = host.backend.openKms(host.cards()[0]);
+  bystander.dropMaster(); // the first opener is made master; it wants none
+  const e = new Engine(host, new Journal(run), log);
+  const before = screen();
+  await bothShown(e, pair(connector));
+  await e.shutdown();
+  expectSame(screen(), before);
+  expect(new Journal(run).readAll().records.map((r) => r.name).sort()).toEqual(['a', 'b']);
+  expect(lines.filter((l) => l.startsWith('err '))).toEqual([]);
+  bystander.close();
+});
+
 // The planner alone, on hand-made records: what goes where.
 const snap = (kind: ObjectSnapshot['kind'], id: number, props: Record<string, string> = {}): ObjectSnapshot => ({ kind, id, props });
 const plan = (d: string, planes: number[], modeset: boolean): Plan => ({
