@@ -20,6 +20,8 @@ export interface ListenerRig {
   overlay: number;
   cursorPlane: number;
   qemu: PeerLink;
+  /** The listener's own end of the link. */
+  ours: PeerLink;
   pipeline: FramePipeline;
   listener: DisplayListener;
   logs: string[];
@@ -54,7 +56,7 @@ export async function listenerRig(sim: SimHost, opts: { w: number; h: number; ds
   });
   const path = '/org/qemu/Display1/Listener';
   return {
-    dev, crtc, overlay, cursorPlane, qemu, pipeline, listener, logs,
+    dev, crtc, overlay, cursorPlane, qemu, ours, pipeline, listener, logs,
     call: (member, signature, body) => qemu.call({ path, interface: LISTENER, member, signature, body }, 5000),
     send: (member, signature, body) => void qemu.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path, interface: LISTENER, member, signature, body }),
     close: () => {
