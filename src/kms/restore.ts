@@ -38,6 +38,16 @@ function blobFor(dev: KmsDevice, id: number, bytes: Buffer, made: number[]): num
   return created;
 }
 
+/** The object's properties now; null when the object is gone (ENOENT). */
+function liveProps(dev: KmsDevice, s: ObjectSnapshot): Record<string, TopoProp> | null {
+  try {
+    return readProps(dev, s.id, OBJECT_TYPES[s.kind]);
+  } catch (e) {
+    if (isKernelError(e, 'ENOENT')) return null;
+    throw e;
+  }
+}
+
 /** The value to write back for one property: what a client may set for what it saw. */
 function writable(p: TopoProp, value: bigint): bigint {
   // Only the driver may set Content Protection to Enabled (EINVAL); Desired asks it to enable again.
@@ -85,7 +95,11 @@ function planRestore(dev: KmsDevice, snapshots: ObjectSnapshot[], how: 'previous
   };
   try {
     for (const s of snapshots) {
-      const live = readProps(dev, s.id, OBJECT_TYPES[s.kind]);
+      const live = liveProps(dev, s);
+      if (!live) {
+        notes.push(`${s.kind} ${s.id}: it no longer exists (an MST connector unplugged); nothing to give back to it`);
+        continue;
+      }
       const values = new Map(Object.entries(s.props).map(([k, v]) => [k, BigInt(v)]));
       // Older journals kept only the mode's bytes, not the blob id.
       const legacyMode = s.kind === 'crtc' && !values.has('MODE_ID');

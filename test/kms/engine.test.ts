@@ -221,3 +221,16 @@ test('budget exhaustion fails cleanly with the best reason found', () => {
   expect(e.reasons.join('\n')).toMatch(/over its 1 ms budget|the kernel refused it \(EINVAL\)/);
   c.host.close();
 });
+
+test('an object that no longer exists is skipped with a note; the rest is still given back', () => {
+  const c = start('gvt-skylake');
+  const before = dumpProperties(c.dev);
+  const t = readTopology(c.dev);
+  const p = planDomain(t, build(c, example('gvt-kiosk-hdmi.xml')).request, c.occ, {});
+  const snaps: ObjectSnapshot[] = [];
+  commitPlan(c.dev, t, p, snaps);
+  const gone: ObjectSnapshot = { kind: 'connector', id: 0x7fff0, props: { CRTC_ID: '0' } };
+  expect(restoreSnapshots(c.dev, [gone, ...snaps], 'previous').notes).toEqual([`connector ${0x7fff0}: it no longer exists (an MST connector unplugged); nothing to give back to it`]);
+  expect(dumpProperties(c.dev)).toEqual(before);
+  c.host.close();
+});
