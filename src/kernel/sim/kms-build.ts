@@ -1,7 +1,7 @@
 import { encodeInFormats, encodeModeInfo } from '../blobs';
 import { DRM_FORMAT_MOD, fourcc } from '../constants';
 import { DRM_CONNECTOR_TYPE_NAMES } from '../constants';
-import type { KmsProfile } from './kms-profile';
+import type { KmsProfile, PropertyDef } from './kms-profile';
 import { explicitMode, modeLabel, standardMode } from './modes';
 import type { PropState, SimConnector, SimCrtc, SimEncoder, SimPlane } from './kms-objects';
 import { PropertyTable } from './kms-objects';
@@ -48,6 +48,7 @@ export function buildCard(p: KmsProfile): BuiltCard {
     props.standard(n);
   }
 
+  const driverProps = (o: PropertyDef['object']) => (p.properties ?? []).filter((d) => d.object === o);
   const crtcs: SimCrtc[] = [];
   const planes: SimPlane[] = [];
   for (let index = 0; index < p.crtcs; index++) {
@@ -70,10 +71,12 @@ export function buildCard(p: KmsProfile): BuiltCard {
       props.attach(state, plane.id, props.standard('IN_FORMATS'), BigInt(inFormats));
       if (t.zpos !== undefined) props.attach(state, plane.id, props.zpos(t.zpos), BigInt(t.zpos));
       if (t.rotations) props.attach(state, plane.id, props.rotation(t.rotations), 1n); // DRM_MODE_ROTATE_0
+      for (const d of driverProps('plane')) if (!d.planes || d.planes.includes(t.type)) props.attach(state, plane.id, props.driver(d), BigInt.asUintN(64, BigInt(d.default)));
     }
     const crtc: SimCrtc = { kind: 'crtc', id: nextId(), index };
     crtcs.push(crtc);
     for (const n of ['ACTIVE', 'MODE_ID', 'OUT_FENCE_PTR', 'VRR_ENABLED']) props.attach(state, crtc.id, props.standard(n), 0n);
+    for (const d of driverProps('crtc')) props.attach(state, crtc.id, props.driver(d), BigInt.asUintN(64, BigInt(d.default)));
   }
 
   const encoders: SimEncoder[] = [];
@@ -100,6 +103,7 @@ export function buildCard(p: KmsProfile): BuiltCard {
       props.attach(state, conn.id, props.standard('EDID'), BigInt(edid));
     }
     for (const n of ['DPMS', 'link-status', 'non-desktop', 'TILE', 'CRTC_ID']) props.attach(state, conn.id, props.standard(n), 0n);
+    for (const d of driverProps('connector')) if (!d.connectors || d.connectors.includes(c.type)) props.attach(state, conn.id, props.driver(d), BigInt.asUintN(64, BigInt(d.default)));
     if (conn.writeback) {
       // drm_writeback_connector_init() adds its three after the connector's own.
       props.attach(state, conn.id, props.standard('WRITEBACK_OUT_FENCE_PTR'), 0n);

@@ -6,7 +6,7 @@ import type { Touched } from './kms-atomic';
 import type { SimKmsFile } from './kms-file';
 import { cloneState } from './kms-objects';
 import { outlivesFiles } from './kms-persist';
-import type { PropState } from './kms-objects';
+import type { PropState, SimProperty } from './kms-objects';
 import { invalidModeReason } from './modes';
 import { renderWriteback } from './render';
 
@@ -98,7 +98,10 @@ function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: Atomic
     if (p.name === 'MODE_ID' && b.data.length !== MODEINFO_SIZE) file.fail('EINVAL', I, `MODE_ID blob is ${b.data.length} bytes`);
     const bad = p.name === 'MODE_ID' ? invalidModeReason(decodeModeInfo(b.data)) : null;
     if (bad) file.fail('EINVAL', I, `MODE_ID blob ${v}: ${bad}`);
+    checkBlobLength(file, p, b.data.length, next.get(o.id)!);
   }
+  // drm_atomic_connector_set_property(): "only drivers can set CP Enabled".
+  if (p.name === 'Content Protection' && p.enums.find((e) => e.value === v)?.name === 'Enabled') file.fail('EINVAL', I, 'only drivers can set Content Protection to Enabled');
   const vals = next.get(o.id)!;
   if (o.kind === 'connector' && p.name === 'link-status') {
     // drm_atomic_connector_set_property(): userspace may only raise Bad to Good, never lower it.
@@ -119,4 +122,20 @@ function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: Atomic
   if (o.kind === 'plane') touched.planes.add(o.id);
   if (o.kind === 'connector') touched.connectors.add(o.id);
   vals.set(p.name, v);
+}
+
+/**
+ * drm_atomic_replace_property_blob_from_id(): a blob of the wrong length (expected_size) or not a
+ * whole number of elements (expected_elem_size) is EINVAL; i915's check_luts() also wants exactly
+ * the LUT size the CRTC advertises.
+ */
+function checkBlobLength(file: SimKmsFile, p: SimProperty, length: number, vals: Map<string, bigint>): void {
+  const need = p.blob;
+  if (!need) return;
+  if (need.size !== undefined && length !== need.size) file.fail('EINVAL', I, `${p.name} blob is ${length} bytes, the kernel takes exactly ${need.size}`);
+  if (need.elementSize && length % need.elementSize) file.fail('EINVAL', I, `${p.name} blob of ${length} bytes is not a whole number of ${need.elementSize}-byte elements`);
+  const count = need.countProperty ? vals.get(need.countProperty) : undefined;
+  if (count !== undefined && need.elementSize && BigInt(length / need.elementSize) !== count) {
+    file.fail('EINVAL', I, `${p.name}: invalid LUT size; got ${length / need.elementSize}, expected ${count}`);
+  }
 }

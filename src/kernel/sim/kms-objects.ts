@@ -1,5 +1,6 @@
 import { DRM_MODE_OBJECT, DRM_MODE_PROP } from '../constants';
 import type { ModeInfo } from '../types';
+import type { PropertyDef } from './kms-profile';
 
 /**
  * The simulated card's mode objects and properties, numbered from one id space as the kernel's
@@ -21,6 +22,8 @@ export interface SimProperty {
    */
   values: bigint[];
   enums: { name: string; value: bigint }[];
+  /** Blob properties: what the kernel checks of a new blob's length. */
+  blob?: { size?: number; elementSize?: number; countProperty?: string };
 }
 
 export type ObjectKind = 'crtc' | 'connector' | 'encoder' | 'plane';
@@ -158,6 +161,24 @@ export class PropertyTable {
       return { name: n, value: BigInt(bit) };
     });
     return this.create('rotation', DRM_MODE_PROP.BITMASK, bits.map((b) => b.value), bits);
+  }
+
+  /**
+   * A driver property from the profile: per object, or one per device when `shared` (created at
+   * its first attach, as intel_attach_broadcast_rgb_property() does).
+   */
+  driver(d: PropertyDef): SimProperty {
+    const key = `${d.object}:${d.name}:${(d.planes ?? d.connectors ?? []).join()}`;
+    if (!d.perObject && this.shared.has(key)) return this.shared.get(key)!;
+    const F = DRM_MODE_PROP;
+    const type = { range: F.RANGE, signed_range: F.SIGNED_RANGE, enum: F.ENUM, bitmask: F.BITMASK, blob: F.BLOB }[d.type];
+    const flags = type | (d.immutable ? F.IMMUTABLE : 0) | (d.atomic ? F.ATOMIC : 0);
+    const enums = (d.enums ?? []).map((e) => ({ name: e.name, value: BigInt(e.value) }));
+    const values = d.type === 'enum' || d.type === 'bitmask' ? enums.map((e) => e.value) : d.type === 'blob' ? [] : [BigInt.asUintN(64, BigInt(d.min ?? 0)), BigInt.asUintN(64, BigInt(d.max ?? 0))];
+    const p = this.create(d.name, flags, values, enums);
+    if (d.type === 'blob') p.blob = { size: d.blobSize, elementSize: d.blobElementSize, countProperty: d.lutSizeProperty };
+    if (!d.perObject) this.shared.set(key, p);
+    return p;
   }
 
   /** zpos is created per plane (drm_plane_create_zpos_immutable_property). */

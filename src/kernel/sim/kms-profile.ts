@@ -73,6 +73,35 @@ export interface ConnectorProfile {
   writebackFormats?: string[];
 }
 
+/**
+ * A driver property beyond the core's (colour, blend, connector properties), as the driver creates
+ * it: on every object of `object` (filtered by plane type or connector type), one per object when
+ * `perObject` (drm_plane_create_*), else one per device shared by all (intel_attach_*).
+ */
+export interface PropertyDef {
+  name: string;
+  object: 'crtc' | 'plane' | 'connector';
+  planes?: ('primary' | 'overlay' | 'cursor')[];
+  connectors?: string[];
+  type: 'range' | 'signed_range' | 'enum' | 'bitmask' | 'blob';
+  enums?: { name: string; value: number }[];
+  min?: number;
+  max?: number;
+  /** The value at boot. */
+  default: number;
+  perObject?: boolean;
+  immutable?: boolean;
+  atomic?: boolean;
+  /** Blob properties: the exact length the kernel wants (drm_atomic_replace_property_blob_from_id). */
+  blobSize?: number;
+  /** Blob properties: the element size the length must divide by, e.g. 8 for struct drm_color_lut. */
+  blobElementSize?: number;
+  /** The range property on the same object giving the element count the driver wants (i915 check_luts). */
+  lutSizeProperty?: string;
+  /** Where the kernel does this: documentation only. */
+  kernel?: string;
+}
+
 export interface KmsProfile {
   driver: { name: string; desc: string; date: string; major: number; minor: number; patch: number };
   /** `/dev/dri/card0` as the sim presents it. */
@@ -98,4 +127,6 @@ export interface KmsProfile {
   connectors: ConnectorProfile[];
   /** Planes created for every CRTC, in order (ids follow the kernel's creation order). */
   planesPerCrtc: PlaneTemplate[];
+  /** The driver's own properties, attached after the core's on each object. */
+  properties?: PropertyDef[];
 }
