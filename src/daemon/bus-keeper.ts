@@ -108,6 +108,7 @@ export class BusKeeper implements BusLike {
     const lost = (why: string) => {
       if (this.bus !== bus || this.closed) return;
       this.bus = null;
+      this.unanswered.clear(); // their callers were on the connection that is gone
       this.log('err', null, `lost the connection to ${this.where} (${why}); the guests stay on screen; reconnecting`);
       this.schedule(0);
     };

@@ -111,6 +111,7 @@ test('a lock left by a daemon that died is taken over', async () => {
   daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
   expect(readFileSync(join(runDir(), 'directflipd.pid'), 'utf8').trim()).toBe(String(daemon.proc.pid));
   await daemon.stop('SIGTERM');
+  expect([daemon.proc.exitCode, daemon.proc.signalCode]).toEqual([0, null]);
   expect(readdirSync(runDir())).not.toContain('directflipd.pid'); // a clean stop gives it back
   daemon = undefined;
 });

@@ -47,10 +47,15 @@ export const daemonCommand: CommandModule<object, Args> = {
     // must leave the first one's state alone.
     const root = args.root ? resolve(args.root) : undefined;
     const own = root || args.host === 'native' ? lockRun(new SysPaths(root ?? '/').runDir()) : null;
-    const host = openHost(args.host, { vblank: 'timer', root });
-    const lock = own ?? lockRun(host.sys.runDir());
+    let host: Host | null = null;
+    let lock = own;
     let bus: BusKeeper | null = null;
+    // Listening from the start: a SIGTERM while starting up (or right after "ready") still
+    // ends in a clean stop, never node's default death by signal.
+    const signalled = untilSignal(log);
     try {
+      host = openHost(args.host, { vblank: 'timer', root });
+      lock ??= lockRun(host.sys.runDir());
       const engine = new Engine(host, openJournal(host.sys.runDir(), log), log);
       await engine.reconcile();
       bus = new BusKeeper(busAddress(args.bus), log);
@@ -60,16 +65,16 @@ export const daemonCommand: CommandModule<object, Args> = {
       const service = new ManagerService(bus as unknown as dbus.MessageBus, engine, log, { version: '0.1.0', host: host.label }, screenshot);
       await service.start();
       log('info', null, `directflipd ready: ${BUS_NAME} on ${busAddress(args.bus) ?? 'the system bus'}, host ${host.label}, pid ${process.pid}`);
-      await untilSignal(log);
+      await signalled;
       await engine.shutdown();
       // Every call already received gets its answer (ShuttingDown for those that waited) before
       // the connection closes; the service's own caller check times out at 5 s.
       await bus.drain(6000);
-      (service as { stop?: () => void }).stop?.();
+      service.stop();
     } finally {
       bus?.close();
-      closeHost(host, log);
-      lock.release();
+      if (host) closeHost(host, log);
+      lock?.release();
     }
   },
 };
