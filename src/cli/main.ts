@@ -1,5 +1,7 @@
 import yargs from 'yargs/yargs';
 import type { CommandModule } from 'yargs';
+import { quietOnClosedStdout } from './interrupt';
+import { UsageError } from './options';
 import { reportFailure } from './output';
 import { daemonCommand } from './commands/daemon';
 import { demoCommand } from './commands/demo';
@@ -29,6 +31,7 @@ const commands: CommandModule<object, never>[] = [
 export async function main(argv: string[]): Promise<void> {
   // yargs-parser reads a lone `-` as an unnamed flag; `-` means standard input to every command.
   const args = argv.map((a) => (a === '-' ? STDIN : a));
+  quietOnClosedStdout();
   let parser = yargs(args)
     .scriptName('directflip')
     .usage(
@@ -42,8 +45,9 @@ export async function main(argv: string[]): Promise<void> {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .epilogue('Each command has its own --help. Configuration lives in the domain XML <metadata>; see README.md.')
     .fail((msg, err, y) => {
-      if (err) throw err;
-      process.stderr.write(`${y.help() && ''}directflip: ${msg}\nRun 'directflip --help' for usage.\n`);
+      // yargs re-throws an option's coerce error as its own YError: both are usage errors.
+      if (err && !(err instanceof UsageError) && err.name !== 'YError') throw err;
+      process.stderr.write(`${y.help() && ''}directflip: ${msg ?? err?.message}\nRun 'directflip --help' for usage.\n`);
       process.exit(2);
     })
     .help()

@@ -50,21 +50,34 @@ const screenshot = (address: string, connector: string) => simScreenshotOf(addre
  * hook run exactly as libvirt runs it through a guest's whole life, with pictures of the host
  * monitor before, during and after. Everything it starts is stopped again, even on failure.
  */
-export async function runDemo(outDir: string, say: (line: string) => void): Promise<DemoResult> {
+export async function runDemo(outDir: string, say: (line: string) => void, opts: { onInterrupt?: (cleanup: () => Promise<void>) => () => void } = {}): Promise<DemoResult> {
   const t0 = Date.now();
   mkdirSync(outDir, { recursive: true });
   const root = mkdtempSync(join(tmpdir(), 'directflip-demo-'));
-  const bus = startBus();
+  let bus: ReturnType<typeof startBus> | undefined;
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  let vm: QemuGuest | null = null;
+  // Once, whoever asks first: the end of the run, or an interrupt in the middle of it.
+  let stopped: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      vm?.stop();
+      await daemon?.stop();
+      bus?.stop();
+      rmSync(root, { recursive: true, force: true });
+    })());
+  const unregister = opts.onInterrupt?.(stopAll) ?? (() => undefined);
   const steps: DemoStep[] = [];
   const pictures: DemoResult['pictures'] = [];
-  let daemon;
   try {
+    bus = startBus();
+    const address = bus.address;
     say(`▶ starting a private D-Bus and directflipd on the simulated host ${HOST}`);
-    daemon = await startDaemon(bus.address, HOST, root);
-    const env = { DIRECTFLIP_BUS_ADDRESS: bus.address, DIRECTFLIP_RUN_DIR: join(root, 'run/directflip') };
+    daemon = await startDaemon(address, HOST, root);
+    const env = { DIRECTFLIP_BUS_ADDRESS: address, DIRECTFLIP_RUN_DIR: join(root, 'run/directflip') };
     const shots: Record<string, Buffer> = {};
     const shoot = async (domain: string, connector: string, when: string) => {
-      const png = await screenshot(bus.address, connector);
+      const png = await screenshot(address, connector);
       const file = join(outDir, `${domain}-${connector}-${when}.png`);
       writeFileSync(file, png);
       pictures.push({ file, domain, connector, when });
@@ -77,7 +90,7 @@ export async function runDemo(outDir: string, say: (line: string) => void): Prom
       say(`▶ guest ${g.domain} (examples/${g.file}): ${g.what}`);
       // The libvirt lane shows this guest on vkms; here the simulated Skylake's HDMI-A-1 takes it.
       if (g.qemu) xml = xml.replace(/connector="Virtual-1" card="[^"]*" mode="[^"]*"/, 'connector="HDMI-A-1"');
-      const vm = g.qemu ? new QemuGuest() : null;
+      vm = g.qemu ? new QemuGuest() : null;
       try {
         for (const c of g.shoot) await shoot(g.domain, c, 'before');
         for (const [op, sub] of LIFECYCLE) {
@@ -88,13 +101,14 @@ export async function runDemo(outDir: string, say: (line: string) => void): Prom
           say(`  hook ${g.domain} ${op} ${sub} -  → exit ${r.status}${r.stderr ? `: ${r.stderr.trim()}` : ''}`);
           if (r.status !== 0) throw new Error(`the ${op} hook failed: ${r.stderr.trim()}`);
           if (op === 'started') {
-            if (vm) say(`    ${await vm.waitForFirmware(bus.address, g.shoot[0])}`);
-            for (const line of describeStatus(await callManager(bus.address, 'Status', '', [], 10_000))) say(`    ${line}`);
+            if (vm) say(`    ${await vm.waitForFirmware(address, g.shoot[0])}`);
+            for (const line of describeStatus(await callManager(address, 'Status', '', [], 10_000))) say(`    ${line}`);
             for (const c of g.shoot) await shoot(g.domain, c, 'during');
           }
         }
       } finally {
         vm?.stop();
+        vm = null;
       }
       for (const c of g.shoot) {
         await shoot(g.domain, c, 'after');
@@ -108,9 +122,8 @@ export async function runDemo(outDir: string, say: (line: string) => void): Prom
     for (const l of log) say(`    ${l}`);
     return { host: HOST, out: outDir, steps, pictures, restoredExactly, seconds: (Date.now() - t0) / 1000 };
   } finally {
-    await daemon?.stop();
-    bus.stop();
-    rmSync(root, { recursive: true, force: true });
+    unregister();
+    await stopAll();
   }
 }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { runDemo } from '../../demo/demo';
+import { cleanupOnInterrupt } from '../interrupt';
 import { printJson } from '../output';
 
 interface Args {
@@ -25,9 +26,13 @@ export const demoCommand: CommandModule<object, Args> = {
           'Everything it starts is stopped.\n\nExit status: 0 the display came back exactly, 1 otherwise.',
       ) as Argv<Args>,
   handler: async (args) => {
-    const r = await runDemo(args.out, (line) => {
-      if (!args.json) process.stdout.write(`${line}\n`);
-    });
+    const r = await runDemo(
+      args.out,
+      (line) => {
+        if (!args.json) process.stdout.write(`${line}\n`);
+      },
+      { onInterrupt: cleanupOnInterrupt },
+    );
     if (args.json) printJson({ ok: r.restoredExactly, ...r });
     else process.stdout.write(`done in ${r.seconds.toFixed(1)} s\n`);
     if (!r.restoredExactly) process.exitCode = 1;

@@ -1,5 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runHook } from '../../hook/hook';
+import { BUS_OPTION } from '../daemon-options';
+import { positiveInteger } from '../options';
 import { readInput, STDIN } from '../read-input';
 
 interface Args {
@@ -21,8 +23,8 @@ export const hookCommand: CommandModule<object, Args> = {
       .positional('op', { type: 'string', demandOption: true, describe: 'prepare, start, started, stopped, release, reconnect, migrate, restore …' })
       .positional('subop', { type: 'string', default: '-', describe: 'begin, end, … (libvirt passes "begin" or "end")' })
       .positional('extra', { type: 'string', default: '-', describe: 'libvirt ≥ 10.5 passes the shutoff reason for release' })
-      .option('bus', { type: 'string', describe: 'D-Bus address of directflipd (default: env DIRECTFLIP_BUS_ADDRESS, else the system bus)' })
-      .option('timeout-ms', { type: 'number', default: 10_000, describe: 'Timeout of each D-Bus call' })
+      .option('bus', BUS_OPTION)
+      .option('timeout-ms', { type: 'string', default: '10000', coerce: positiveInteger('timeout-ms', 'milliseconds'), describe: 'Timeout of each D-Bus call, in milliseconds' })
       .example('virsh dumpxml kiosk | $0 hook kiosk prepare begin -', 'What libvirt does before starting the VM')
       .example('virsh dumpxml kiosk | $0 hook kiosk release end -', 'Give the host display back (never fails)')
       .epilogue(

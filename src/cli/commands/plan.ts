@@ -7,6 +7,8 @@ import type { DryRun } from '../../kms/dry-run';
 import { modeLabel } from '../../kms/mode';
 import { PlanRefused } from '../../kms/types';
 import { SourceError } from '../../sources/resolve';
+import { cleanupOnInterrupt } from '../interrupt';
+import { positiveInteger } from '../options';
 import { CliError, printJson } from '../output';
 import { readInput, STDIN } from '../read-input';
 import { table } from '../table';
@@ -25,7 +27,7 @@ export const planCommand: CommandModule<object, Args> = {
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'A domain XML as `virsh dumpxml` prints it, or - for standard input' })
       .option('host', { type: 'string', default: 'native', describe: `Which host: ${HOST_HELP}` })
-      .option('budget-ms', { type: 'number', default: 1, describe: 'Time budget for the plane search, in milliseconds' })
+      .option('budget-ms', { type: 'string', default: '1', coerce: positiveInteger('budget-ms', 'milliseconds'), describe: 'Time budget for the plane search, in milliseconds' })
       .example('$0 plan examples/gvt-kiosk-hdmi.xml --host sim:gvt-skylake', 'Plan the kiosk example on the simulated Skylake host')
       .example('virsh dumpxml win11 | $0 plan -', 'Plan a defined domain on this machine')
       .example('$0 plan --json --budget-ms 5 two.xml', 'The same data as JSON, with a larger search budget')
@@ -46,8 +48,11 @@ export const planCommand: CommandModule<object, Args> = {
       throw e;
     }
     if (!config.directflip) throw new CliError(`${name}: domain ${config.name} is not configured for directflip (no <directflip> in <metadata>)`, 1, { code: 'EDF_NOT_CONFIGURED' });
-    const host = openHost(args.host);
+    // A simulated host lives in a temporary directory: an interrupt must not leave it behind.
+    let host: ReturnType<typeof openHost> | undefined;
+    const registered = cleanupOnInterrupt(() => host?.close());
     try {
+      host = openHost(args.host);
       const r = dryRun(host, config, { budgetMs: args['budget-ms'] });
       if (args.json) printJson({ ok: true, host: host.label, ...r });
       else process.stdout.write(describe(host.label, config.name, r));
@@ -57,7 +62,8 @@ export const planCommand: CommandModule<object, Args> = {
       if (isKernelError(e)) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, syscall: e.syscall });
       throw e;
     } finally {
-      host.close();
+      host?.close();
+      registered();
     }
   },
 };

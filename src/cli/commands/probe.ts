@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { HOST_HELP, openHost } from '../../kernel/host';
 import { probeHost } from '../../probe/probe';
 import type { ProbeReport } from '../../probe/probe';
+import { cleanupOnInterrupt } from '../interrupt';
 import { printJson } from '../output';
 import { table } from '../table';
 
@@ -27,13 +28,17 @@ export const probeCommand: CommandModule<object, Args> = {
           'Exit status: 0 probed, 1 the host could not be read.',
       ) as Argv<Args>,
   handler: (args) => {
-    const host = openHost(args.host);
+    // A simulated host lives in a temporary directory: an interrupt must not leave it behind.
+    let host: ReturnType<typeof openHost> | undefined;
+    const registered = cleanupOnInterrupt(() => host?.close());
     try {
+      host = openHost(args.host);
       const r = probeHost(host);
       if (args.json) printJson(r);
       else process.stdout.write(describe(r));
     } finally {
-      host.close();
+      host?.close();
+      registered();
     }
   },
 };
