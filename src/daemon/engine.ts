@@ -20,6 +20,7 @@ import type { DomainRecord, Journal } from './journal';
 import type { Logger } from './log';
 import { OpQueue } from './op-queue';
 import { reshowPlan } from './parking';
+import { simQemuHolds } from './sim-qemu';
 import { planPrepare } from './prepare-plan';
 import { describe, displayOf, guestFormat, statusOf } from './records';
 import type { DomainStatus } from './records';
@@ -145,6 +146,7 @@ export class Engine {
   private async activateNow(config: DomainConfig, argvName?: string): Promise<DomainStatus> {
     const id = identityOf(config);
     requireSameName(argvName, id);
+    simQemuHolds(this.host, config.mdevs.map((m) => m.uuid), true);
     let l = this.live.get(id.uuid);
     if (!l || l.record.state === 'restore-pending') {
       await this.prepareNow(config);
@@ -201,6 +203,7 @@ export class Engine {
   release(argvName: string, reason: string, config: DomainConfig | null = null): Promise<{ state: 'released' | 'restore-pending'; notes: string[] }> {
     return this.serial(async () => {
       const found = this.find(argvName, config, 'release');
+      simQemuHolds(this.host, [...(config?.mdevs.map((m) => m.uuid) ?? []), ...found.flatMap((l) => Object.values(l.record.mdevs ?? {}))], false);
       // Pending restores from before this release; one failing just now is retried next time.
       const earlier = [...this.live.values()].filter((l) => l.record.state === 'restore-pending' && !found.includes(l));
       let state: 'released' | 'restore-pending' = 'released';

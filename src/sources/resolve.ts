@@ -48,9 +48,10 @@ function assumed(p: PlaneConfig, size: { width: number; height: number }, why: s
 
 /**
  * What VFIO's plane query says of the plane (as a dma-buf, else as a region), when the device
- * may be opened (mbochs, mdpy). `refused` is the kernel's errno when it may not.
+ * may be opened: before its QEMU starts (at prepare), or an mdev no QEMU holds (probe, the kernel
+ * lane). `refused` is the kernel's errno when it may not.
  */
-function vfioGuest(host: Host, uuid: string, p: PlaneConfig, size: { width: number; height: number }): GuestPlaneInfo & { refused?: string } {
+export function vfioGuest(host: Host, uuid: string, p: PlaneConfig, size: { width: number; height: number }): GuestPlaneInfo & { refused?: string } {
   const r = withVfioDevice(host, uuid, (d) => queryPlane(d, VFIO.GFX_PLANE_TYPE_DMABUF, p.from) ?? queryPlane(d, VFIO.GFX_PLANE_TYPE_REGION, p.from));
   if ('why' in r) return { ...assumed(p, size, r.why), refused: r.code };
   if (!r.ok) return assumed(p, size, `mdev ${uuid} answers neither a DMABUF nor a REGION plane query`);
@@ -61,7 +62,8 @@ function vfioGuest(host: Host, uuid: string, p: PlaneConfig, size: { width: numb
 /**
  * Which source serves a guest plane, and what the plane is. `auto` (design §3): gvt-fb when the
  * kernel answers Intel's probe, else qemu-dbus when the domain has <graphics type='dbus'/>, else
- * a configuration error naming both remedies.
+ * a configuration error naming both remedies; never vfio. `vfio` itself is refused: a running
+ * guest's mdev is its QEMU's (VFIO plane queries stay in `probe`).
  */
 export function resolvePlane(host: Host, dev: KmsDevice, c: DomainConfig, p: PlaneConfig, size: { width: number; height: number }): ResolvedPlane {
   const dbus = c.graphics.length > 0;
@@ -88,9 +90,14 @@ export function resolvePlane(host: Host, dev: KmsDevice, c: DomainConfig, p: Pla
     gvtWhy = g.why;
   }
   if (p.source === 'vfio') {
-    const { refused, ...g } = vfioGuest(host, uuid, p, size);
-    if (refused === 'ESRCH' || refused === 'EBUSY') throw new SourceError('EDF_SOURCE_UNAVAILABLE', p.path, `source vfio is unavailable: ${g.assumedBecause}`);
-    return { source: 'vfio', why: 'the daemon reads the mdev through VFIO', guest: g };
+    // The daemon would have to hold the mdev itself, but a hostdev's QEMU opens its VFIO group
+    // at start and keeps it (design §1): the daemon gets EBUSY (GVT-g: ESRCH) for the guest's life.
+    throw new SourceError(
+      'EDF_SOURCE_UNAVAILABLE',
+      p.path,
+      `source vfio cannot show a running guest: from \`start\` on, the guest's QEMU holds mdev ${uuid} (the daemon's open gets EBUSY, ESRCH for GVT-g). ` +
+        `Use source="qemu-dbus" (or auto): display='on' on the mdev's <hostdev> and <graphics type='dbus'/> in <devices>`,
+    );
   }
   if (!dbus) {
     if (p.source === 'qemu-dbus') throw new SourceError('EDF_NO_SOURCE', p.path, `source qemu-dbus needs <graphics type='dbus'/>, and ${noDbus}: add it`);

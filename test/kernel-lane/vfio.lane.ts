@@ -22,7 +22,7 @@ import { TestOnlyJudge } from '../../src/kms/test-only';
 import type { Plan } from '../../src/kms/types';
 import { probeMdev } from '../../src/probe/mdev-caps';
 import { gvtFbId } from '../../src/sources/gvt-fb';
-import { resolvePlane } from '../../src/sources/resolve';
+import { vfioGuest } from '../../src/sources/resolve';
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
 import { VfioSource } from '../../src/sources/vfio-source';
 import { planeOff } from '../../src/sources/vfio-query';
@@ -145,7 +145,9 @@ describe('vfio source on mbochs, shown on vkms, verified through writeback', () 
     await collectMappings();
   });
 
-  test('the daemon resolves source vfio and plans the guest plane onto an overlay at an offset', () => {
+  // No QEMU holds this mdev, so the lane queries it itself; the daemon refuses source vfio (a
+  // running guest's mdev is its QEMU's), so the plane is described by VFIO's query here.
+  test("VFIO's plane query describes the guest plane, and the planner puts it onto an overlay at an offset", () => {
     // The guest programs its mode first (dispi registers survive the close).
     const v = openMdev(m);
     try {
@@ -156,7 +158,11 @@ describe('vfio source on mbochs, shown on vkms, verified through writeback', () 
     const config = parseDomainXml(`<domain type='kvm'><name>lane-vfio</name><metadata><df:directflip xmlns:df="${NS}">
       <df:output connector="Virtual-1"><df:plane from="primary" mdev="${m.uuid}" source="vfio" to="overlay" x="${AT.x}" y="${AT.y}"/></df:output>
       </df:directflip></metadata><devices><hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='${m.uuid}'/></source></hostdev></devices></domain>`);
-    built = buildRequest(dev, config, describeGuests(t, config, (p, size) => resolvePlane(host, dev, config, p, size)));
+    built = buildRequest(dev, config, describeGuests(t, config, (p, size) => {
+      const { refused, ...guest } = vfioGuest(host, m.uuid, p, size);
+      if (refused) throw new Error(`mdev ${m.uuid} refused its VFIO open: ${refused}`);
+      return { source: 'vfio' as const, why: 'the lane queries the mdev itself', guest };
+    }));
     const key = Object.keys(built.sources)[0];
     expect(built.sources[key].source).toBe('vfio');
     expect(built.assumptions).toEqual({});
