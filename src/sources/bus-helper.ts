@@ -5,6 +5,7 @@
  * JSON line on stdout, and stays on the bus until its stdin closes, as QEMU ties the listener
  * to its registrant. It never touches DRM; QEMU's pictures go straight to the daemon.
  */
+import { closeSync } from 'node:fs';
 import { connectBus, listConsoles, pickConsole } from './display-bus';
 import type { ConsoleWanted } from './display-bus';
 
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   bus.on('close', () => process.exit(0));
   const { console: c, why } = pickConsole(await listConsoles(bus, TIMEOUT_MS), want);
   await bus.call({ destination: 'org.qemu', path: `/org/qemu/Display1/Console_${c.index}`, interface: 'org.qemu.Display1.Console', member: 'RegisterListener', signature: 'h', body: [LISTENER_FD] }, TIMEOUT_MS);
+  // QEMU holds its own copy now; ours would keep the link open after QEMU dies, hiding its end.
+  closeSync(LISTENER_FD);
   process.stdout.write(`${JSON.stringify({ ok: true, console: c, why })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
