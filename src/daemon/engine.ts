@@ -5,11 +5,7 @@ import { readTopology } from '../kernel/topology';
 import type { Topology } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
 import { commitPlanAsync } from '../kms/commit';
-import { describeFb } from '../kms/fb-info';
 import { Occupancy } from '../kms/occupancy';
-import { mergeSnapshots, planRelease } from '../kms/release';
-import type { HandOver } from '../kms/release';
-import { restoreSnapshotsAsync } from '../kms/restore';
 import { StandIns } from '../kms/stand-ins';
 import { EventHub } from '../sources/pipeline';
 import { guardCommits } from './commit-guard';
@@ -22,20 +18,13 @@ import { OpQueue } from './op-queue';
 import { reshowPlan } from './parking';
 import { simQemuHolds } from './sim-qemu';
 import { planPrepare } from './prepare-plan';
-import { describe, displayOf, guestFormat, statusOf } from './records';
-import type { DomainStatus } from './records';
+import { readoptPlan } from './readopt-plan';
+import { describe, displayOf, statusOf } from './records';
+import type { DomainStatus, Live } from './records';
+import { Restorer } from './restorer';
 import { DomainStreams } from './streams';
 
 export type { DomainStatus } from './records';
-
-interface Live {
-  record: DomainRecord;
-  /** Streaming sources feeding this domain's planes, running while it is active. */
-  streams: DomainStreams | null;
-  /** Framebuffers of the guest's size that hold each plane until its source delivers frames. */
-  standIns: StandIns;
-  notes: string[];
-}
 
 const SHOWN: DomainRecord['state'][] = ['activating', 'active', 'restore-pending'];
 
@@ -54,6 +43,7 @@ export class Engine {
   private readonly ops = new OpQueue();
   /** Hotplug, link-status and DRM master between operations (display-keeper.ts). */
   private readonly keeper: DisplayKeeper;
+  private readonly restorer: Restorer;
 
   constructor(
     readonly host: Host,
@@ -69,10 +59,11 @@ export class Engine {
     }
     readTopology(this.dev); // sets the client caps every later call relies on
     this.events = new EventHub(this.dev);
+    this.restorer = new Restorer(this.dev, journal, this.occupancy, this.live, log, (uuid) => this.keeper.forget(uuid));
     this.keeper = new DisplayKeeper(host, card, this.dev, log, {
       serial: (fn) => this.serial(fn),
       busy: () => this.live.size > 0,
-      retryPending: () => this.retryPending(),
+      retryPending: () => this.restorer.retryPending(),
       shown: () => [...this.live.values()].filter((l) => l.record.state === 'active').map((l) => ({ uuid: l.record.uuid, name: l.record.name, outputs: l.record.plan.outputs })),
       pause: (uuid) => this.stopStreams(this.live.get(uuid)!)?.free(),
       reshow: (uuid, t) => this.reshow(this.live.get(uuid)!, t),
@@ -88,15 +79,6 @@ export class Engine {
         this.keeper.settle(); // nothing left: master goes back to the host
       }
     });
-  }
-
-  /** Writes the record or fails the operation that needs it, saying why. */
-  private persist(r: DomainRecord, what: string): void {
-    try {
-      this.journal.write(r);
-    } catch (e) {
-      throw new DaemonError('Journal', `${r.name}: ${what}: its record cannot be written to ${this.journal.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed on screen`);
-    }
   }
 
   prepare(config: DomainConfig, argvName?: string): Promise<DomainStatus> {
@@ -118,7 +100,7 @@ export class Engine {
     const reserved = [...this.live.values()].filter((l) => l.record.state === 'prepared').flatMap((l) => l.record.plan.outputs);
     const p = planPrepare(this.host, this.dev, readTopology(this.dev), config, id, this.occupancy, reserved);
     try {
-      this.persist(p.record, 'prepare');
+      this.journal.persist(p.record, 'prepare');
     } catch (e) {
       p.standIns.cleanup();
       throw e;
@@ -167,7 +149,7 @@ export class Engine {
     const guarded = guardCommits(this.dev, () => {
       r.state = 'activating';
       r.updated = new Date().toISOString();
-      this.persist(r, 'activate');
+      this.journal.persist(r, 'activate');
     });
     try {
       await commitPlanAsync(guarded, t, r.plan, r.snapshots);
@@ -176,24 +158,15 @@ export class Engine {
       const journalled = r.state === 'activating';
       r.state = 'prepared';
       r.snapshots = [];
-      if (journalled) this.rewrite(r);
+      if (journalled) this.journal.update(r, this.log);
       if (isKernelError(e)) throw new DaemonError('CommitFailed', `${r.name}: the kernel refused the commit (${e.code}); the host display is unchanged`);
       throw e;
     }
     r.state = 'active';
-    this.rewrite(r); // if this fails the disk says `activating`, which a restart re-adopts
+    this.journal.update(r, this.log); // if this fails the disk says `activating`, which a restart re-adopts
     this.startStreams(l);
     this.log('notice', r.name, `active: ${describe(r.plan)}`);
     return statusOf(r, l.notes, l.streams);
-  }
-
-  /** A journal write whose failure changes nothing the next start would do differently. */
-  private rewrite(r: DomainRecord): void {
-    try {
-      this.journal.write(r);
-    } catch (e) {
-      this.log('warning', r.name, `its record could not be updated (${(e as Error).message}); the previous one stays`);
-    }
   }
 
   /**
@@ -213,7 +186,7 @@ export class Engine {
         if (r.state === 'restore-pending') state = r.state;
         notes.push(...r.notes);
       }
-      await this.retryPending(earlier);
+      await this.restorer.retryPending(earlier);
       return { state, notes };
     });
   }
@@ -243,57 +216,13 @@ export class Engine {
   private async releaseNow(l: Live, reason: string): Promise<{ state: 'released' | 'restore-pending'; notes: string[] }> {
     const r = l.record;
     const streams = this.stopStreams(l);
-    const restored = SHOWN.includes(r.state) ? await this.restore(r) : { ok: true, notes: [] };
+    const restored = SHOWN.includes(r.state) ? await this.restorer.restore(r) : { ok: true, notes: [] };
     streams?.free();
     l.standIns.cleanup();
     if (!restored.ok) return { state: 'restore-pending', notes: restored.notes };
-    this.forget(r);
+    this.restorer.forget(r);
     this.log('info', r.name, `released (${reason || 'no reason given'})${restored.notes.length ? `: ${restored.notes.join('; ')}` : ''}`);
     return { state: 'released', notes: restored.notes };
-  }
-
-  private forget(r: DomainRecord): void {
-    this.keeper.forget(r.uuid);
-    this.occupancy.release(r.holding.domain);
-    this.live.delete(r.uuid);
-    this.journal.remove(r.uuid);
-  }
-
-  /** Gives the display back; on failure the record is kept as `restore-pending`, snapshots and all. */
-  private async restore(r: DomainRecord, pass?: Set<DomainRecord>): Promise<{ ok: boolean; notes: string[] }> {
-    // kms/release orders it: what another domain still shows through is handed to it, not undone.
-    const stay = [...this.live.values()].map((l) => l.record).filter((x) => x !== r && !pass?.has(x) && (x.state === 'active' || x.state === 'activating'));
-    const steps = planRelease([r, ...stay].map((x) => ({ domain: x.uuid, active: true, restore: x.restore, plan: x.plan, snapshots: x.snapshots })), r.uuid);
-    try {
-      const notes = (await restoreSnapshotsAsync(this.dev, steps.now, r.restore)).notes;
-      for (const h of steps.handOver) this.takeOver(this.live.get(h.to)!.record, h, !pass);
-      return { ok: true, notes };
-    } catch (e) {
-      const why = `restoring the host display failed (${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}); its snapshot is kept and the restore retried at the next release and at the next start`;
-      if (r.state !== 'restore-pending') this.log('err', r.name, why);
-      r.state = 'restore-pending';
-      r.updated = new Date().toISOString();
-      this.rewrite(r);
-      return { ok: false, notes: [why] };
-    }
-  }
-
-  /** `r` now gives back what a leaving domain handed over (kms/release); `journal`: persist it. */
-  private takeOver(r: DomainRecord, h: HandOver, journal: boolean): void {
-    r.snapshots = mergeSnapshots(r.snapshots, h.snapshots);
-    r.holding.modeOwner = [...new Set([...r.holding.modeOwner, ...h.modeOwner])];
-    this.occupancy.hold(r.holding);
-    if (journal) this.rewrite(r);
-  }
-
-  /** A failed restore may succeed once another domain has left its CRTC. */
-  private async retryPending(pending = [...this.live.values()]): Promise<void> {
-    for (const l of pending.filter((x) => x.record.state === 'restore-pending' && this.live.get(x.record.uuid) === x)) {
-      const got = await this.restore(l.record);
-      if (!got.ok) continue;
-      this.forget(l.record);
-      this.log('notice', l.record.name, `host display restored on retry${got.notes.length ? `: ${got.notes.join('; ')}` : ''}`);
-    }
   }
 
   status(): DomainStatus[] {
@@ -331,18 +260,11 @@ export class Engine {
     this.live.set(r.uuid, l);
     if (r.state === 'active' || r.state === 'activating') {
       try {
-        for (const p of r.plan.outputs.flatMap((o) => o.planes)) {
-          if (!this.fbAlive(p.fbId)) p.fbId = standIns.create({ width: p.src.w, height: p.src.h, format: guestFormat(p), modifier: 0n });
-        }
         const t = readTopology(this.dev);
-        for (const o of r.plan.outputs) {
-          const crtc = t.crtcs.find((c) => c.id === o.crtcId);
-          const conn = t.connectors.find((c) => c.id === o.connectorId);
-          o.modeset = !crtc?.active || conn?.crtcId !== o.crtcId;
-        }
-        await commitPlanAsync(guardCommits(this.dev, () => this.persist(r, 're-adopt')), t, r.plan, r.snapshots);
+        readoptPlan(this.dev, t, r.plan, standIns);
+        await commitPlanAsync(guardCommits(this.dev, () => this.journal.persist(r, 're-adopt')), t, r.plan, r.snapshots);
         r.state = 'active';
-        this.rewrite(r);
+        this.journal.update(r, this.log);
         this.startStreams(l);
         this.log('notice', r.name, `re-adopted after a daemon restart: ${describe(r.plan)}`);
         return;
@@ -357,7 +279,7 @@ export class Engine {
   /** After a replug or master coming back: the journalled plan committed again, then its streams. */
   private async reshow(l: Live, t: Topology): Promise<void> {
     const r = l.record;
-    const commit = (all: boolean) => commitPlanAsync(guardCommits(this.dev, () => this.persist(r, 'show again')), t, reshowPlan(r.plan, r.holding.modeOwner, all), r.snapshots);
+    const commit = (all: boolean) => commitPlanAsync(guardCommits(this.dev, () => this.journal.persist(r, 'show again')), t, reshowPlan(r.plan, r.holding.modeOwner, all), r.snapshots);
     try {
       // The CRTC's mode is left to whoever set it, unless it was switched off meanwhile.
       await commit(false).catch((e: unknown) => {
@@ -369,15 +291,6 @@ export class Engine {
       throw e;
     }
     this.startStreams(l);
-  }
-
-  private fbAlive(id: number): boolean {
-    try {
-      describeFb(this.dev, id);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /**
@@ -392,7 +305,7 @@ export class Engine {
       for (const l of this.live.values()) {
         const streams = this.stopStreams(l);
         // A failed restore turns the record `restore-pending`, which the next start retries.
-        if (SHOWN.includes(l.record.state)) await this.restore(l.record, pass);
+        if (SHOWN.includes(l.record.state)) await this.restorer.restore(l.record, pass);
         pass.add(l.record);
         streams?.free();
         this.log('info', l.record.name, 'host display restored for the daemon stop; the record stays for the next start');

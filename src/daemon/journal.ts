@@ -4,8 +4,10 @@ import type { Holding } from '../kms/occupancy';
 import type { ObjectSnapshot } from '../kms/snapshot';
 import type { Plan } from '../kms/types';
 import type { ConsoleWanted } from '../sources/display-bus';
+import { DaemonError } from './errors';
 import { checkRecord } from './journal-schema';
 import type { RECORD_STATES } from './journal-schema';
+import type { Logger } from './log';
 import { trustedDir } from './state-dir';
 import { recordFileName, UUID_RE } from './state-name';
 
@@ -93,6 +95,24 @@ export class Journal {
       fsyncSync(dfd);
     } finally {
       closeSync(dfd);
+    }
+  }
+
+  /** Written, or the operation that needs it fails with a Journal error and changes nothing. */
+  persist(r: DomainRecord, what: string): void {
+    try {
+      this.write(r);
+    } catch (e) {
+      throw new DaemonError('Journal', `${r.name}: ${what}: its record cannot be written to ${this.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed on screen`);
+    }
+  }
+
+  /** A write whose failure changes nothing the next start would do differently: logged, not thrown. */
+  update(r: DomainRecord, log: Logger): void {
+    try {
+      this.write(r);
+    } catch (e) {
+      log('warning', r.name, `its record could not be updated (${(e as Error).message}); the previous one stays`);
     }
   }
 

@@ -1,7 +1,18 @@
 import type { DomainConfig } from '../config';
 import type { Plan } from '../kms/types';
 import type { DomainRecord } from './journal';
+import type { StandIns } from '../kms/stand-ins';
 import type { DomainStreams, StreamStatus } from './streams';
+
+/** A domain the engine holds: its record and what it keeps alive for it. */
+export interface Live {
+  record: DomainRecord;
+  /** Streaming sources feeding this domain's planes, running while it is active. */
+  streams: DomainStreams | null;
+  /** Framebuffers of the guest's size that hold each plane until its source delivers frames. */
+  standIns: StandIns;
+  notes: string[];
+}
 
 export interface DomainStatus {
   /** The domain's name, as people and libvirt know it. */
