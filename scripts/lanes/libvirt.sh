@@ -61,7 +61,9 @@ cleanup() {
   rm -f /run/libvirt/qemu/dbus/*-df-tcg-*
   [ -f /etc/libvirt/hooks/qemu.d/50-directflip ] && $DF uninstall >/dev/null 2>&1
   rm -f /etc/libvirt/hooks/qemu.d/10-lane-sentinel
-  rm -rf "$TRACE" /run/directflip/domains/df-tcg-*.json /opt/directflip-lane
+  # Records are named by domain UUID, with the name inside.
+  grep -lF '"name": "df-tcg-' /run/directflip/domains/*.json 2>/dev/null | xargs -r rm -f
+  rm -rf "$TRACE" /opt/directflip-lane
 }
 trap cleanup EXIT
 cleanup
@@ -160,7 +162,7 @@ sha_matches() {
   got=$(awk -v d="$1" -v o="$2" '$2 == "node" && $3 == d && $4 == o' "$TRACE/events" | tail -n 1 | sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p')
   expect_eq "$got" "$want"
 }
-no_state() { ! ls /run/directflip/domains/"$1".json >/dev/null 2>&1 || { say "state file for $1 left behind"; return 1; }; }
+no_state() { ! grep -qsF "\"name\": \"$1\"" /run/directflip/domains/*.json || { say "state file for $1 left behind"; return 1; }; }
 status_has_no() { ! $DF status --json | grep -q "\"domain\":\"$1\"" || { say "status still shows $1"; return 1; }; }
 
 # --- checks ---------------------------------------------------------------------------------
