@@ -74,7 +74,7 @@ test('SIGKILL during a frame stream: restarted on the same root, the daemon atta
   }));
 
 test("QEMU's link closed mid-stream (QEMU SIGKILLed while it sends frames): that stream fails alone, the daemon stays, release restores", () =>
-  faultCase("QEMU's link closed mid-frame", async () => {
+  faultCase("QEMU's link closed while frames stream (QEMU SIGKILLed)", async () => {
     const before = await rig.screenshot('Virtual-1');
     startGuest();
     const first = await flipping();
