@@ -30,7 +30,7 @@ async function callDaemon(address: string | undefined, iface: string, member: st
       timeoutMs,
       `directflipd ${member}`,
     );
-    return reply?.body ?? [];
+    return (reply?.body ?? []) as unknown[];
   } catch (e) {
     const err = e as CallError & { type?: string; text?: string };
     if (err.type) {

@@ -11,7 +11,7 @@ export async function connectBus(address: string | undefined, timeoutMs: number)
         const b = bus as unknown as { on(e: string, f: (x?: unknown) => void): void; name?: string | null };
         if (b.name) return resolve();
         b.on('connect', () => resolve());
-        b.on('error', (e) => reject(e));
+        b.on('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));
       }),
       timeoutMs,
       `connecting to ${where}`,

@@ -12,7 +12,7 @@ export class SchemaError extends Error {
 type Check = (v: unknown, at: string) => void;
 
 const fail = (at: string, what: string, v: unknown): never => {
-  const shown = v === undefined ? 'missing' : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x))?.slice(0, 60) ?? String(v);
+  const shown = v === undefined ? 'missing' : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x))?.slice(0, 60) ?? typeof v;
   throw new SchemaError(`${at || 'record'}: expected ${what}, found ${shown}`);
 };
 

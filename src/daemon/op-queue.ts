@@ -30,7 +30,7 @@ export class OpQueue {
         try {
           resolve(await fn());
         } catch (e) {
-          reject(e);
+          reject(e instanceof Error ? e : new Error(String(e)));
         }
       };
       this.tail = this.tail.then(go, go);
