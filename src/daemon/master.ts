@@ -113,10 +113,12 @@ export class MasterRole {
 
   /**
    * At the first prepare. EBUSY: another process is master; a Refused error names it. While
-   * it is wanted but lost, nothing new can be planned (TEST_ONLY needs master): refused too.
+   * it is wanted but lost, an operation that needs it asks at once rather than waiting for the
+   * next retry; still taken, nothing new can be planned (TEST_ONLY needs master): refused.
    */
   take(): void {
     if (this.wanted) {
+      if (this.lostWhy && !this.trySet()) this.regained();
       if (this.lostWhy) throw new DaemonError('Refused', `${this.lostWhy}; nothing can be planned until it comes back (directflipd retries on its own)`);
       return;
     }
@@ -196,13 +198,16 @@ export class MasterRole {
       else this.delay = Math.min(this.delay * 2, this.o.retryMs.max);
       return this.schedule(this.delay);
     }
-    if (this.lostWhy) {
-      this.log('notice', null, `DRM master of ${this.o.card} is back: re-showing the parked guests`);
-      this.lostWhy = null;
-      this.delay = this.o.retryMs.first;
-      this.safely(() => this.o.onRegained());
-    }
+    if (this.lostWhy) this.regained();
+    else this.schedule(this.o.checkMs);
+  }
+
+  private regained(): void {
+    this.log('notice', null, `DRM master of ${this.o.card} is back: re-showing the parked guests`);
+    this.lostWhy = null;
+    this.delay = this.o.retryMs.first;
     this.schedule(this.o.checkMs);
+    this.safely(() => this.o.onRegained());
   }
 
   private failed(e: unknown): void {

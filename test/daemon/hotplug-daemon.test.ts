@@ -49,7 +49,7 @@ const size = async (connector: string) => {
 };
 
 test('unplug while shown parks that guest alone; the other keeps flipping; replug shows it again in the planned mode', async () => {
-  await faultCase('connector unplugged while shown, and plugged back', async () => {
+  await faultCase('connector unplugged while shown (the other monitor keeps flipping), and plugged back', async () => {
     const before = { hdmi: await rig.screenshot('HDMI-A-1'), dp: await rig.screenshot('DP-1') };
     vmBus = startBus();
     qemu = spawn(QEMU, ['-accel', 'tcg', '-m', '64', '-nodefaults', '-vga', 'std', '-display', `dbus,addr=${vmBus.address}`, '-monitor', 'none', '-serial', 'none'], { stdio: 'ignore' });

@@ -22,7 +22,7 @@ afterEach(async () => {
 const row = async (name: string) => (await rig.status()).find((d) => d[0] === name);
 
 test('master taken while two guests are shown: both parked with the reason; given back: both shown again', async () => {
-  await faultCase('DRM master taken by another process, then regained', async () => {
+  await faultCase('DRM master taken by another process while two guests are shown (both parked), then regained', async () => {
     const before = { hdmi: await rig.screenshot('HDMI-A-1'), dp: await rig.screenshot('DP-1') };
     rig.startGuest('on-hdmi', hdmiXml);
     rig.startGuest('on-dp', dpXml);

@@ -121,6 +121,19 @@ test('master taken while shown: parked with the reason; given back: shown again 
   expect(otherCanBeMaster()).toBe(false);
 });
 
+test('a prepare right after master comes back takes it at once, and the parked guest is shown again', async () => {
+  const sim = host.sim!;
+  const e = (engine = new Engine(host, new Journal(run), log));
+  await e.activate('on-hdmi', hdmi);
+  sim.card.takeMaster();
+  await until('parked', () => stateOf(e, 'on-hdmi') === 'parked');
+  sim.card.returnMaster();
+  // No waiting for the retry's backoff: the operation that needs master asks for it.
+  const dp = parseDomainXml(guestXml('on-dp', '22222222-2222-4222-8222-222222222222', 'DP-1', '1920x1080', 'aaaaaaaa-0000-4000-8000-000000000002'));
+  await expect(e.prepare(dp)).resolves.toMatchObject({ state: 'prepared' });
+  await until('shown again', () => stateOf(e, 'on-hdmi') === 'active');
+});
+
 test('release while master is away never fails; the restore waits for master and then gives everything back', async () => {
   const sim = host.sim!;
   const before = withFile((dev) => dumpProperties(dev));
