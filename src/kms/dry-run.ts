@@ -1,11 +1,12 @@
-import type { DomainConfig } from '../config';
+import type { DomainConfig, PlaneConfig } from '../config';
 import { isKernelError } from '../kernel/errors';
 import type { Host } from '../kernel/host';
 import { readTopology } from '../kernel/topology';
+import type { KmsDevice } from '../kernel/types';
 import { Occupancy } from './occupancy';
 import { planDomain } from './planner';
-import { resolvePlane } from '../sources/resolve';
 import { buildRequest, describeGuests } from './request';
+import type { GuestDescription } from './request';
 import { TestOnlyJudge } from './test-only';
 import type { Plan } from './types';
 
@@ -20,12 +21,19 @@ export interface DryRun {
   notes: string[];
 }
 
+export interface DryRunOptions {
+  /** What the plane sources say of a guest plane: sources/resolve's resolvePlane (kms knows no frame origin). */
+  describe: (host: Host, dev: KmsDevice, config: DomainConfig, plane: PlaneConfig, size: { width: number; height: number }) => GuestDescription;
+  budgetMs?: number;
+  occupancy?: Occupancy;
+}
+
 /**
  * `directflip plan`: everything Prepare does short of reserving, on a fresh fd that is closed
  * again. TEST_ONLY needs DRM master; when another process holds it the plan is made without
  * TEST_ONLY and says it is unverified.
  */
-export function dryRun(host: Host, config: DomainConfig, opts: { budgetMs?: number; occupancy?: Occupancy } = {}): DryRun {
+export function dryRun(host: Host, config: DomainConfig, opts: DryRunOptions): DryRun {
   const card = host.cards()[0];
   const dev = host.backend.openKms(card);
   const notes: string[] = [];
@@ -39,8 +47,7 @@ export function dryRun(host: Host, config: DomainConfig, opts: { budgetMs?: numb
       notes.push(`not DRM master (${e.code}: another process drives ${card}), so the plan was not checked with TEST_ONLY`);
     }
     const t = readTopology(dev);
-    // The plan command's own resolve, as the daemon's prepare does it (this belongs above kms).
-    const built = buildRequest(dev, config, describeGuests(t, config, (p, size) => resolvePlane(host, dev, config, p, size)));
+    const built = buildRequest(dev, config, describeGuests(t, config, (p, size) => opts.describe(host, dev, config, p, size)));
     const judge = new TestOnlyJudge(dev, t);
     try {
       const plan = planDomain(t, built.request, opts.occupancy ?? new Occupancy(), { testOnly: master ? judge.judge : undefined, budgetMs: opts.budgetMs });

@@ -6,7 +6,7 @@ import { dryRun } from '../../kms/dry-run';
 import type { DryRun } from '../../kms/dry-run';
 import { modeLabel } from '../../kms/mode';
 import { PlanRefused } from '../../kms/types';
-import { SourceError } from '../../sources/resolve';
+import { resolvePlane, SourceError } from '../../sources/resolve';
 import { cleanupOnInterrupt } from '../interrupt';
 import { positiveInteger } from '../options';
 import { CliError, printJson } from '../output';
@@ -53,7 +53,7 @@ export const planCommand: CommandModule<object, Args> = {
     const registered = cleanupOnInterrupt(() => host?.close());
     try {
       host = openHost(args.host);
-      const r = dryRun(host, config, { budgetMs: args['budget-ms'] });
+      const r = dryRun(host, config, { budgetMs: args['budget-ms'], describe: resolvePlane });
       if (args.json) printJson({ ok: true, host: host.label, ...r });
       else process.stdout.write(describe(host.label, config.name, r));
     } catch (e) {
