@@ -31,13 +31,22 @@ export function packageRoot(): string {
  * package's absolute paths filled in.
  */
 export function installPlan(prefix: string, node = process.execPath, home = packageRoot()): InstallFile[] {
-  const fill = (f: string) => Buffer.from(readFileSync(join(home, f), 'utf8').replace(/@NODE@/g, node).replace(/@HOME@/g, home));
+  const fill = (f: string) =>
+    Buffer.from(readFileSync(join(home, f), 'utf8').replace(/@NODE@/g, node).replace(/@HOME@/g, home).replace(/@PROTECT_HOME@/g, protectHome(node, home)));
   return [
     { path: join(prefix, 'etc/libvirt/hooks/qemu.d/50-directflip'), content: fill('hooks/qemu'), mode: 0o755, what: 'libvirt qemu hook' },
     { path: join(prefix, 'etc/systemd/system/directflipd.service'), content: fill('data/directflipd.service'), mode: 0o644, what: 'systemd unit' },
     { path: join(prefix, 'etc/dbus-1/system.d/io.github.directflip1.conf'), content: fill('data/io.github.directflip1.conf'), mode: 0o644, what: 'D-Bus policy (root only)' },
     { path: join(prefix, 'usr/share/dbus-1/system-services/io.github.directflip1.service'), content: fill('data/io.github.directflip1.service'), mode: 0o644, what: 'D-Bus activation' },
   ];
+}
+
+/**
+ * The unit hides home directories (ProtectHome=yes) unless node or this package lives in one
+ * (a clone in /root, node from nvm): then it may only read them.
+ */
+export function protectHome(node: string, home: string): 'yes' | 'read-only' {
+  return [node, home].some((p) => /^\/(home|root|run\/user)(\/|$)/.test(p)) ? 'read-only' : 'yes';
 }
 
 /** What an admin needs to know after installing: each is a sentence with the fix. */
