@@ -225,8 +225,10 @@ export class PeerLink extends EventEmitter {
     }
   }
 
+  /** Queues a message; on a closed link it goes nowhere (a late reply is not an error). */
   send(m: Omit<PeerMessage, 'serial' | 'fds' | 'body'> & { body?: unknown[] }): number {
     const serial = this.serial++;
+    if (this.state === 'closed') return serial;
     const [buf, fds] = marshallMessage({ ...m, body: m.body ?? [], serial });
     this.write(buf, fds);
     return serial;

@@ -184,6 +184,11 @@ export class FramePipeline {
     return shows(fb, this.inFlight, this.onScreen, this.queued);
   }
 
+  /** Whether a frame for the plane is queued or in flight. */
+  hasFrame(planeId: number): boolean {
+    return this.queued.has(planeId) || this.inFlight.has(planeId);
+  }
+
   /**
    * Calls `cb(true)` once the plane shows what was submitted for it (now, when nothing is on its
    * way), or `cb(false)` when that can no longer happen (refused, stopped). A queued frame that

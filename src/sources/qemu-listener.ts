@@ -1,6 +1,6 @@
 import { closeSync } from 'node:fs';
 import type { PeerLink, PeerMessage } from './dbus-peer';
-import { MESSAGE, PeerProtocolError } from './dbus-peer';
+import { MESSAGE, NO_REPLY_EXPECTED, PeerProtocolError } from './dbus-peer';
 import { CursorScanout } from './cursor-scanout';
 import { DmabufScanout } from './dmabuf-scanout';
 import { PixelScanout } from './pixel-scanout';
@@ -17,8 +17,13 @@ const SIGNATURES: Record<string, string> = {
 /**
  * org.qemu.Display1.Listener on the peer link QEMU was handed: the console's picture arrives as
  * pixels (Scanout/Update) or as dma-bufs (ScanoutDMABUF/UpdateDMABUF), its pointer as
- * CursorDefine/MouseSet. Every call is answered at once — QEMU holds the guest's GL until an
- * UpdateDMABUF is answered — and every fd a message brought is closed once it is handled.
+ * CursorDefine/MouseSet. Every fd a message brought is closed once it is handled.
+ *
+ * QEMU holds the guest's GL until an UpdateDMABUF (or ScanoutDMABUF) is answered, as its own
+ * displays do until the frame is presented: so those are answered once the flip showing the
+ * frame has completed. The guest is paced to the monitor and never draws into a buffer being
+ * scanned out. The wait is bounded (`replyWithinMs`): a lost flip event never stalls the guest.
+ * Everything else is answered at once.
  */
 export class DisplayListener {
   private readonly pixels: PixelScanout;
@@ -28,13 +33,19 @@ export class DisplayListener {
   private readonly log: (msg: string) => void;
   /** The guest picture's size, for mapping pointer positions. */
   private size = { w: 0, h: 0 };
+  private readonly replyWithinMs: number;
+  /** Replies held for a flip: their timers, cleared when the link goes. */
+  private readonly held = new Set<NodeJS.Timeout>();
+  /** Replies the bound sent before their flip completed. */
+  paceTimeouts = 0;
 
   constructor(
     private readonly link: PeerLink,
     private readonly target: ScanoutTarget,
-    opts: { cursor?: ScanoutTarget; log?: (msg: string) => void } = {},
+    opts: { cursor?: ScanoutTarget; log?: (msg: string) => void; replyWithinMs?: number } = {},
   ) {
     this.log = opts.log ?? (() => undefined);
+    this.replyWithinMs = opts.replyWithinMs ?? 100;
     this.pixels = new PixelScanout(target, this.log);
     this.dmabuf = new DmabufScanout(target);
     this.cursor = opts.cursor ? new CursorScanout(opts.cursor, () => this.picture()) : null;
@@ -86,7 +97,8 @@ export class DisplayListener {
       if (m.interface === 'org.freedesktop.DBus.Properties' && m.member === 'GetAll') return this.link.reply(m, 'a{sv}', [{}]);
       if (m.interface !== undefined && m.interface !== LISTENER) throw new Unsupported(`${m.interface}.${m.member} is not served here`);
       this.handle(m);
-      this.link.reply(m);
+      if (m.member === 'UpdateDMABUF' || m.member === 'ScanoutDMABUF') this.replyAfterFlip(m);
+      else this.link.reply(m);
     } catch (e) {
       const unsupported = e instanceof Unsupported;
       if (!unsupported) this.log(`${m.member}: ${(e as Error).message}`);
@@ -100,6 +112,24 @@ export class DisplayListener {
         }
       }
     }
+  }
+
+  private replyAfterFlip(m: PeerMessage): void {
+    if (m.flags & NO_REPLY_EXPECTED) return;
+    let answered = false;
+    const answer = () => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      this.held.delete(timer);
+      this.link.reply(m);
+    };
+    const timer = setTimeout(() => {
+      this.paceTimeouts++;
+      answer();
+    }, this.replyWithinMs);
+    this.held.add(timer);
+    this.target.pipeline.afterFlip(this.target.planeId, answer);
   }
 
   private handle(m: PeerMessage): void {
@@ -142,6 +172,8 @@ export class DisplayListener {
 
   /** Stops taking frames from QEMU; what is on screen stays until `free`. */
   detach(): void {
+    for (const t of this.held) clearTimeout(t);
+    this.held.clear();
     this.link.close();
   }
 

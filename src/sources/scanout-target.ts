@@ -36,6 +36,9 @@ export class ScanoutTarget {
   }
 
   off(): void {
+    // A plane that is off and has nothing on its way joins no CRTC: a commit of it alone would
+    // carry no CRTC for its flip event (the kernel refuses that, EINVAL), and changes nothing.
+    if (!this.pipeline.hasFrame(this.planeId) && this.dev.getPlane(this.planeId).crtcId === 0) return;
     this.pipeline.submit({ planeId: this.planeId, fbs: [], props: offProps(this.t, this.planeId) });
   }
 

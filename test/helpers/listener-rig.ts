@@ -1,7 +1,7 @@
 import type { SimHost } from '../../src/kernel/sim/host';
 import { socketPair } from '../../src/kernel/native-socket';
 import { readTopology } from '../../src/kernel/topology';
-import type { KmsDevice } from '../../src/kernel/types';
+import type { DrmEvent, KmsDevice } from '../../src/kernel/types';
 import type { PeerMessage } from '../../src/sources/dbus-peer';
 import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-peer';
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
@@ -32,7 +32,14 @@ export interface ListenerRig {
   close(): void;
 }
 
-export async function listenerRig(sim: SimHost, opts: { w: number; h: number; dst?: { x: number; y: number }; cursor?: boolean }): Promise<ListenerRig> {
+/**
+ * `replyWithinMs`: the listener's bound on holding a reply for its flip. `dropEvents`: while it
+ * returns true, the pipeline never hears of flips (a lost event), though the card still flips.
+ */
+export async function listenerRig(
+  sim: SimHost,
+  opts: { w: number; h: number; dst?: { x: number; y: number }; cursor?: boolean; replyWithinMs?: number; dropEvents?: () => boolean },
+): Promise<ListenerRig> {
   const dev = sim.openKms(sim.profile.kms.devPath);
   const t = readTopology(dev);
   const crtc = t.crtcs[0].id;
@@ -44,7 +51,9 @@ export async function listenerRig(sim: SimHost, opts: { w: number; h: number; ds
   await Promise.all([ours.open(), qemu.open()]);
   const logs: string[] = [];
   let listener: DisplayListener | null = null;
-  const pipeline = new FramePipeline(dev, crtc, new EventHub(dev), () => listener?.retire(), (e) => {
+  const drop = opts.dropEvents;
+  const events = drop ? lossy(dev, drop) : dev;
+  const pipeline = new FramePipeline(events, crtc, new EventHub(events), () => listener?.retire(), (e) => {
     throw e;
   });
   const { w, h } = opts;
@@ -53,6 +62,7 @@ export async function listenerRig(sim: SimHost, opts: { w: number; h: number; ds
   listener = new DisplayListener(ours, new ScanoutTarget(dev, t, plane(overlay, 'primary'), crtc, pipeline), {
     cursor: opts.cursor ? new ScanoutTarget(dev, t, plane(cursorPlane, 'cursor'), crtc, pipeline) : undefined,
     log: (m) => logs.push(m),
+    replyWithinMs: opts.replyWithinMs,
   });
   const path = '/org/qemu/Display1/Listener';
   return {
@@ -90,4 +100,15 @@ export async function peerPair(): Promise<{ ours: PeerLink; qemu: PeerLink }> {
 /** Resolves with the error `link` closes with (undefined for a plain close). */
 export function closed(link: PeerLink): Promise<(Error & { code?: string }) | undefined> {
   return new Promise((r) => link.once('close', r));
+}
+
+/** `dev` whose event watchers miss every event while `drop()` says so. */
+function lossy(dev: KmsDevice, drop: () => boolean): KmsDevice {
+  return new Proxy(dev, {
+    get(target, k) {
+      if (k === 'watchEvents') return (cb: (ev: DrmEvent[]) => void) => target.watchEvents((ev) => (drop() ? undefined : cb(ev)));
+      const v = Reflect.get(target, k) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
