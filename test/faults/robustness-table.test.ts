@@ -47,7 +47,7 @@ test('sums the records into the README section between the markers, and nowhere 
   expect(out).toMatch(/\| Crashes \| 0 \|/);
   expect(out).toMatch(/\| Restores verified byte for byte \| 2 \|/);
   expect(out).toMatch(/\| Leaks \(fds, fbs, GEM handles\) \| 0 \|/);
-  expect(out).toMatch(/\| Largest RSS growth over a fault run \| 2048 KiB \|/);
+  expect(out).toMatch(/\| RSS growth over 100 start\/stop cycles of 4 domains \(after a warm-up\) \| 2048 KiB \|/);
   expect(out).toMatch(/\| bus dropped \| yes \| no \(assignment intact\) \| 0 \/ 0 \/ 0 \| 0 KiB \|/);
   // A pipe in a suite's name cannot break the table's columns.
   expect(out).toMatch(/\| hook argv \\\| stdin \| 41 bad inputs \|/);
