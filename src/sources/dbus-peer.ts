@@ -234,18 +234,27 @@ export class PeerLink extends EventEmitter {
     return serial;
   }
 
+  /** Calls waiting for their reply; a closed link fails them at once. */
   private readonly pending = new Map<number, (m: PeerMessage) => void>();
+  private readonly failPending = new Map<number, (e: Error) => void>();
 
   /** A method call and its reply (or error), with a timeout: nothing here may hang. */
   call(m: Omit<PeerMessage, 'serial' | 'fds' | 'body' | 'type' | 'flags'> & { body?: unknown[] }, timeoutMs = 10_000): Promise<PeerMessage> {
     return new Promise((resolve, reject) => {
+      if (this.state === 'closed') return reject(new PeerClosed(`${m.interface}.${m.member}: the link is closed`));
       const serial = this.send({ ...m, type: MESSAGE.METHOD_CALL, flags: 0 });
       const timer = setTimeout(() => {
         this.pending.delete(serial);
+        this.failPending.delete(serial);
         reject(Object.assign(new Error(`${m.interface}.${m.member} got no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
       }, timeoutMs);
+      this.failPending.set(serial, (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
       this.pending.set(serial, (r) => {
         clearTimeout(timer);
+        this.failPending.delete(serial);
         if (r.type === MESSAGE.ERROR) reject(Object.assign(new Error(`${r.errorName}: ${typeof r.body[0] === 'string' ? r.body[0] : ''}`), { dbusName: r.errorName }));
         else resolve(r);
       });
@@ -276,6 +285,10 @@ export class PeerLink extends EventEmitter {
       // already closed by the peer side of a test
     }
     if (wasAuth && this.authDone) this.authDone.reject(err ?? new Error('closed during authentication'));
+    const unanswered = [...this.failPending.values()];
+    this.pending.clear();
+    this.failPending.clear();
+    for (const fail of unanswered) fail(new PeerClosed(`the link closed before the answer came${err ? `: ${err.message}` : ''}`));
     this.emit('close', err);
   }
 }

@@ -122,3 +122,22 @@ test('a peer that sends file descriptors without messages is cut off before it e
   // Everything received was closed with the link.
   expect(openFds()).toBeLessThanOrEqual(before);
 });
+
+test('a call still waiting when the peer hangs up fails at once as EDF_PEER_CLOSED, not at its timeout', async () => {
+  const { ours, qemu } = await pair();
+  qemu.on('message', () => qemu.close()); // takes the call, never answers, hangs up
+  const r = ours.call({ path: '/org/qemu/Display1', interface: 'org.freedesktop.DBus.ObjectManager', member: 'GetManagedObjects' }, 600_000);
+  await expect(r).rejects.toMatchObject({ code: 'EDF_PEER_CLOSED' });
+  await expect(ours.call({ path: '/', interface: 'x.y', member: 'Z' })).rejects.toMatchObject({ code: 'EDF_PEER_CLOSED' });
+});
+
+test('messages sent just before the peer hangs up are still delivered', async () => {
+  const { ours, qemu } = await pair();
+  const got: PeerMessage[] = [];
+  ours.on('message', (m: PeerMessage) => got.push(m));
+  const closed = new Promise<unknown>((r) => ours.on('close', r));
+  for (let i = 0; i < 3; i++) qemu.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/p', interface: 'x.y', member: `M${i}` });
+  qemu.close();
+  expect(await closed).toMatchObject({ code: 'EDF_PEER_CLOSED' });
+  expect(got.map((m) => m.member)).toEqual(['M0', 'M1', 'M2']);
+});
