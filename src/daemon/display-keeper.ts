@@ -39,6 +39,9 @@ export class DisplayKeeper {
     this.parking = new Parking(dev, hooks, log);
     this.master = new MasterRole(dev, log, { card, ...opts, onLost: () => this.review(), onRegained: () => this.review() });
     this.unwatch = watchDisplay(host.backend, card, () => this.review(), log);
+    // What changed while no daemon listened (a monitor unplugged before a restart): one look
+    // once the start's re-adoption, queued first, is done.
+    setImmediate(() => this.review());
   }
 
   /** Before anything that commits: TEST_ONLY and real commits need master. Refused with its holder. */
@@ -83,7 +86,8 @@ export class DisplayKeeper {
     this.hooks
       .serial(async () => {
         const lost = this.master.lost;
-        await this.parking.review(readTopology(this.dev), lost);
+        // Nothing shown, nothing to park: the card is not read for nothing.
+        if (this.hooks.shown().length) await this.parking.review(readTopology(this.dev), lost);
         if (!lost) await this.hooks.retryPending();
       })
       .catch((e: unknown) => {

@@ -100,7 +100,8 @@ export class Parking {
   async review(t: Topology, masterLost: string | null): Promise<void> {
     const retrained = new Set<number>();
     for (const d of this.hooks.shown()) {
-      const gone = d.outputs.filter((o) => connectorOf(t, o.connectorId)?.status === 'disconnected').map((o) => `${o.connector} unplugged`);
+      // A DP MST connector is destroyed on unplug: no connector at all is unplugged too.
+      const gone = d.outputs.filter((o) => (connectorOf(t, o.connectorId)?.status ?? 'disconnected') === 'disconnected').map((o) => `${o.connector} unplugged`);
       const now = [...(masterLost ? [masterLost] : []), ...gone].join('; ') || null;
       const was = this.why.get(d.uuid) ?? null;
       try {

@@ -102,6 +102,9 @@ test('a burst of uevents is read once, and changes of other connectors park noth
   const sim = host.sim!;
   const e = (engine = new Engine(host, new Journal(run), log));
   await e.activate('on-hdmi', hdmi);
+  // The start's own look at the card is queued by now; an operation after it waits for it.
+  await new Promise((r) => setImmediate(r));
+  await e.release('nobody', 'sync');
   const reads = () => sim.card.counters.ioctls.get('DRM_IOCTL_MODE_GETRESOURCES') ?? 0;
   const before = reads();
   sim.card.hotplug('eDP-1', false);
@@ -130,6 +133,20 @@ test('link-status Bad on a shown connector: the mode is committed again with Goo
   expect([crtc.active, crtc.mode?.hdisplay, crtc.mode?.vdisplay]).toEqual([true, 1920, 1080]);
   expect(stateOf(e, 'on-dp')).toBe('active');
   expect(lines).toContainEqual(expect.stringMatching(/^notice on-dp link-status of DP-1 was Bad: the mode was committed again/));
+});
+
+test('a daemon started while a shown monitor is unplugged parks its guest at once, and shows it at replug', async () => {
+  const sim = host.sim!;
+  const first = new Engine(host, new Journal(run), log);
+  await first.activate('on-hdmi', hdmi);
+  await first.shutdown(); // gives the display back; the journal keeps the guest for the next start
+  sim.card.hotplug('HDMI-A-1', false); // while no daemon listens
+  const e = (engine = new Engine(host, new Journal(run), log));
+  await e.reconcile();
+  await until('parked after the start', () => stateOf(e, 'on-hdmi') === 'parked');
+  expect(e.status()[0].notes).toContain('parked: HDMI-A-1 unplugged');
+  sim.card.hotplug('HDMI-A-1', true);
+  await until('shown again', () => stateOf(e, 'on-hdmi') === 'active');
 });
 
 test('release of a guest whose connector is gone restores everything else and does not fail', async () => {
