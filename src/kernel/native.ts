@@ -133,7 +133,7 @@ export function nativeBackend(): KernelBackend {
     openVfioContainer: (path) => new NativeContainer(openDevice(path, constants.O_RDWR), path, a),
     openVfioGroup: (path) => new NativeGroup(openDevice(path, constants.O_RDWR), path, a),
     closeFd: (fd) => a.close(fd, ''),
-    watchUevents: (cb: (ev: Uevent) => void, onError?: (e: Error) => void) => watchUevents(a, cb, onError),
+    watchUevents: (cb: (ev: Uevent) => void, onError?: (e: Error) => void) => watchUeventsOn(a, cb, onError),
   };
 }
 
@@ -142,7 +142,11 @@ export function nativeBackend(): KernelBackend {
  * or `cb` leaves the poll: it goes to `onError`. A receive queue that overran lost events, which
  * is reported as one synthetic event (DIRECTFLIP_OVERRUN=1) so the listener re-reads the card.
  */
-function watchUevents(a: Addon, cb: (ev: Uevent) => void, onError: (e: Error) => void = () => undefined): () => void {
+export function watchUeventsOn(
+  a: Pick<Addon, 'ueventOpen' | 'ueventRead' | 'watchFd' | 'close'>,
+  cb: (ev: Uevent) => void,
+  onError: (e: Error) => void = () => undefined,
+): () => void {
   const fd = a.ueventOpen();
   const report = (e: unknown) => onError(e instanceof Error ? e : new Error(String(e)));
   const deliver = (u: Uevent) => {
