@@ -194,6 +194,7 @@ export class MasterRole {
       this.dev.setMaster();
     } catch (e) {
       if (!isKernelError(e)) return this.failed(e);
+      if (e.code === 'EBADF') return; // the card was closed under us: nothing left to hold
       if (!this.lostWhy) this.lose(e.code);
       else this.delay = Math.min(this.delay * 2, this.o.retryMs.max);
       return this.schedule(this.delay);
