@@ -98,8 +98,8 @@ export class ManagerService {
     } catch (e) {
       const known = e instanceof DaemonError || e instanceof BusRefusal;
       const name = known ? e.dbusName : 'io.github.directflip1.Error.Internal';
-      const text = known ? e.message : `${call} failed inside directflipd (${(e as Error)?.message ?? e}); the daemon log has the details`;
-      if (!known) this.log('err', null, `${call} failed: ${(e as Error)?.stack ?? e}`);
+      const text = known ? e.message : `${call} failed inside directflipd (${e instanceof Error ? e.message : String(e)}); the daemon log has the details`;
+      if (!known) this.log('err', null, `${call} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       if (name.endsWith('.AccessDenied') || name === `${DBUS_ERROR}.InvalidArgs`) {
         this.refusals.note({ ...who, sender: msg.sender ?? '', call, error: name, message: text });
       }
@@ -168,7 +168,7 @@ export class ManagerService {
         Object.fromEntries([...this.table.properties].filter(([, p]) => p.iface === a.interface_name).map(([k]) => [k, this.property(MANAGER_IFACE, k)])),
       ],
       'org.freedesktop.DBus.Properties.Set': (a) => {
-        throw new BusRefusal(`${DBUS_ERROR}.PropertyReadOnly`, `${a.interface_name}.${a.property_name} is read-only`);
+        throw new BusRefusal(`${DBUS_ERROR}.PropertyReadOnly`, `${String(a.interface_name)}.${String(a.property_name)} is read-only`);
       },
       'io.github.directflip1.Simulator.Screenshot': (a) => [this.screenshot!(a.connector as string)],
       ...(this.engine.host.sim ? simControlHandlers(this.engine.host.sim) : {}),

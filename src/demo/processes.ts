@@ -46,7 +46,7 @@ export interface DaemonProc {
 export function startDaemon(address: string, host: string, root: string): Promise<DaemonProc> {
   const proc = spawn(process.execPath, [BIN, 'daemon', '--bus', address, '--host', host, '--root', root], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
+  proc.stderr.on('data', (d) => (err += d));
   const d: DaemonProc = {
     proc,
     log: () => err,
@@ -59,7 +59,7 @@ export function startDaemon(address: string, host: string, root: string): Promis
   };
   return new Promise((res, reject) => {
     const timer = setTimeout(() => reject(new Error(`directflipd was not ready after 10 s: ${err}`)), 10_000);
-    proc.stderr!.on('data', () => {
+    proc.stderr.on('data', () => {
       if (/directflipd ready/.test(err)) {
         clearTimeout(timer);
         res(d);

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli';
+import { runCli, STACK_RE } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
 
 let prefix: string;
@@ -48,4 +48,19 @@ test('--dry-run changes nothing; installing twice is fine', () => {
   expect(runCli(['install', '--prefix', prefix]).status).toBe(0);
   expect(JSON.parse(runCli(['uninstall', '--prefix', prefix, '--json']).stdout).removed).toHaveLength(4);
   expect(runCli(['uninstall', '--prefix', prefix]).stderr).toMatch(/nothing to uninstall/);
+});
+
+test('a damaged manifest is named and refused, never trusted: uninstall removes nothing', () => {
+  expect(runCli(['install', '--prefix', prefix]).status).toBe(0);
+  const manifest = join(prefix, 'var/lib/directflip/install-manifest.json');
+  for (const bad of ['{"files": [{"path": 7}]}', 'null', '{not json', JSON.stringify({ files: 'all' })]) {
+    writeFileSync(manifest, bad);
+    for (const cmd of ['uninstall', 'install']) {
+      const r = runCli([cmd, '--prefix', prefix]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/install-manifest\.json is not the manifest install writes .*: remove it and install again/);
+      expect(r.stderr).not.toMatch(STACK_RE);
+    }
+    for (const f of files) expect(existsSync(join(prefix, f))).toBe(true);
+  }
 });
