@@ -15,7 +15,7 @@ test('the bus dropped (dbus-daemon killed, started again at the same address): g
     const xmls = [domainXml(0, 'HDMI-A-1'), domainXml(1, 'eDP-1')];
     const monitors = ['HDMI-A-1', 'eDP-1'];
     const before = await Promise.all(monitors.map((m) => rig.screenshot(m)));
-    xmls.forEach((x, i) => rig.startGuest(`vm${i}`, x));
+    for (const [i, x] of xmls.entries()) await rig.up(`vm${i}`, x);
     const shown = await Promise.all(monitors.map((m) => rig.screenshot(m)));
     const pid = rig.pid;
     const onScreen = kernelState(rig.root);
@@ -37,7 +37,7 @@ test('the bus dropped (dbus-daemon killed, started again at the same address): g
     const again = await Promise.all(monitors.map((m) => rig.screenshot(m)));
     expect(again.map((s, i) => s.equals(shown[i]))).toEqual([true, true]);
 
-    xmls.forEach((x, i) => rig.stopGuest(`vm${i}`, x));
+    xmls.forEach((x, i) => rig.release(`vm${i}`, x));
     expect(await rig.states()).toEqual([]);
     const after = await Promise.all(monitors.map((m) => rig.screenshot(m)));
     expect(after.map((s, i) => s.equals(before[i]))).toEqual([true, true]);

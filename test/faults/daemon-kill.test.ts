@@ -67,7 +67,8 @@ async function expectEachReadoptedOrRestored(before: Buffer[]): Promise<string[]
 }
 
 async function releaseAllAndCompare(before: Buffer[]): Promise<void> {
-  XMLS.forEach((x, i) => rig.stopGuest(`vm${i}`, x));
+  // What libvirt runs last for each guest; for one already restored it has nothing to do.
+  XMLS.forEach((x, i) => rig.release(`vm${i}`, x));
   expect(await rig.states()).toEqual([]);
   expect((await shots()).map((s, i) => s.equals(before[i]))).toEqual([true, true, true]);
 }
@@ -94,7 +95,7 @@ test('SIGKILL during a commit: four activations in flight, the daemon killed the
 test('SIGKILL during a release: the restarted daemon re-adopts or has restored it; the other guests are untouched', () =>
   faultCase('the daemon SIGKILLed during a release', async () => {
     const before = await shots();
-    XMLS.forEach((x, i) => rig.startGuest(`vm${i}`, x));
+    for (const [i, x] of XMLS.entries()) await rig.up(`vm${i}`, x);
     const shown = await shots();
     const c = await rig.client();
     // Killed at the release's first trace on disk (its record goes once the restore is committed),

@@ -12,7 +12,7 @@ test('a journal damaged at start: bad records are moved aside and reported, the 
     const beforeHdmi = await rig.screenshot('HDMI-A-1');
     const beforeEdp = await rig.screenshot('eDP-1');
     const guests = [domainXml(0, 'HDMI-A-1'), domainXml(1, 'HDMI-A-1'), domainXml(2, 'eDP-1')];
-    guests.forEach((xml, i) => rig.startGuest(`vm${i}`, xml));
+    for (const [i, x] of guests.entries()) await rig.up(`vm${i}`, x);
     expect(await rig.states()).toEqual([['vm0', 'active'], ['vm1', 'active'], ['vm2', 'active']]);
     const shownHdmi = await rig.screenshot('HDMI-A-1');
     expect(shownHdmi.equals(beforeHdmi)).toBe(false);
@@ -47,8 +47,8 @@ test('a journal damaged at start: bad records are moved aside and reported, the 
       expect(rig.daemon!.log().split('\n').filter((l) => l.includes(f) && /damaged/.test(l))).toHaveLength(1);
     }
 
-    rig.stopGuest('vm0', guests[0]);
-    rig.stopGuest('vm1', guests[1]);
+    rig.release('vm0', guests[0]);
+    rig.release('vm1', guests[1]);
     expect(await rig.states()).toEqual([]);
     expect((await rig.screenshot('HDMI-A-1')).equals(beforeHdmi)).toBe(true);
     rig.expectNoCrash();

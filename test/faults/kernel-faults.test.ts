@@ -30,9 +30,8 @@ test('commit refused mid-activate: started fails with the kernel\'s refusal, not
     expect(await rig.states()).toEqual([]);
     expect(same(await shots(), before)).toEqual([true, true]);
     // Nothing was left reserved or half-committed: the same guest starts cleanly now.
-    rig.startGuest('vm0', vm0);
-    expect(await rig.states()).toEqual([['vm0', 'active']]);
-    rig.stopGuest('vm0', vm0);
+    await rig.up('vm0', vm0);
+    await rig.down('vm0', vm0);
     expect(same(await shots(), before)).toEqual([true, true]);
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
@@ -41,7 +40,7 @@ test('commit refused mid-activate: started fails with the kernel\'s refusal, not
 test('DRM master taken by another process while a guest is shown, then regained: the guest stays, later work succeeds, every monitor comes back', () =>
   faultCase('DRM master taken by another process, then regained', async () => {
     const before = await shots();
-    rig.startGuest('vm0', vm0);
+    await rig.up('vm0', vm0);
     const shown = await shots();
     expect(same(shown, before)).toEqual([false, true]);
     await rig.sim('TakeMaster', '', []);
@@ -55,12 +54,12 @@ test('DRM master taken by another process while a guest is shown, then regained:
     expect(same(await shots(), shown)).toEqual([true, true]);
     await rig.sim('ReturnMaster', '', []);
     // Master is the daemon's again: a second guest can start, and both go back exactly.
-    rig.stopGuest('vm1', vm1);
-    rig.startGuest('vm1', vm1);
+    rig.release('vm1', vm1); // what libvirt runs after the failed prepare
+    await rig.up('vm1', vm1);
     expect(await rig.states()).toEqual([['vm0', 'active'], ['vm1', 'active']]);
     expect(same(await shots(), before)).toEqual([false, false]);
-    rig.stopGuest('vm1', vm1);
-    rig.stopGuest('vm0', vm0);
+    await rig.down('vm1', vm1);
+    rig.release('vm0', vm0);
     expect(await rig.states()).toEqual([]);
     expect(same(await shots(), before)).toEqual([true, true]);
     rig.expectNoCrash();
@@ -70,8 +69,8 @@ test('DRM master taken by another process while a guest is shown, then regained:
 test('the connector unplugged while a guest is shown, and plugged back: the guest is shown again, and release restores the monitor', () =>
   faultCase('connector unplugged while shown, and plugged back', async () => {
     const before = await shots();
-    rig.startGuest('vm0', vm0);
-    rig.startGuest('vm1', vm1);
+    await rig.up('vm0', vm0);
+    await rig.up('vm1', vm1);
     const shown = await shots();
     expect(same(shown, before)).toEqual([false, false]);
     await rig.sim('Unplug', 's', ['HDMI-A-1']);
@@ -83,8 +82,8 @@ test('the connector unplugged while a guest is shown, and plugged back: the gues
     const back = await rig.until(async () => (await rig.screenshot('HDMI-A-1')).equals(shown[0]));
     expect(back).toBe(true);
     expect((await rig.states()).map(([d]) => d)).toEqual(['vm0', 'vm1']);
-    rig.stopGuest('vm0', vm0);
-    rig.stopGuest('vm1', vm1);
+    rig.release('vm0', vm0);
+    await rig.down('vm1', vm1);
     expect(await rig.states()).toEqual([]);
     expect(same(await shots(), before)).toEqual([true, true]);
     rig.expectNoCrash();

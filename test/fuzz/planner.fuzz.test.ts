@@ -22,7 +22,7 @@ import { reportFuzz } from '../helpers/report';
 // Issue 12 item 11: random topologies × random requests. Every plan the planner returns must be
 // one a fresh simulated kernel accepts (TEST_ONLY, then for real, in the daemon's order), and
 // every other outcome a PlanRefused. A fixed seed in CI; DIRECTFLIP_FUZZ_RUNS runs longer.
-const RUNS = Number(process.env.DIRECTFLIP_FUZZ_RUNS) || 120;
+const RUNS = Number(process.env.DIRECTFLIP_FUZZ_RUNS) || 100;
 const SEED = 0x12_11;
 jest.setTimeout(Math.max(60_000, RUNS * 500));
 

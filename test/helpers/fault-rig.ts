@@ -162,6 +162,23 @@ export class FaultRig {
     }
   }
 
+  /** `release end`, the hook libvirt runs last for a guest (and after a failed start): always exit 0. */
+  release(name: string, xml: string): void {
+    const r = this.hook(name, 'release', 'end', xml);
+    expect([name, r.status, r.stdout]).toEqual([name, 0, '']);
+  }
+
+  /** Prepare and Activate over D-Bus, as the hook does but without a process each (for set-up). */
+  async up(name: string, xml: string): Promise<void> {
+    expect((await this.call('Prepare', 'ss', [name, xml]))[0]).toBe('prepared');
+    expect((await this.call('Activate', 'ss', [name, xml]))[0]).toBe('active');
+  }
+
+  /** Release over D-Bus (for tear-down). */
+  async down(name: string, xml: string): Promise<void> {
+    expect((await this.call('Release', 'sss', [name, xml, 'destroyed']))[0]).toBe('released');
+  }
+
   call(member: string, signature: string, body: unknown[], timeoutMs = 10_000): Promise<unknown[]> {
     return callManager(this.bus.address, member, signature, body, timeoutMs);
   }
