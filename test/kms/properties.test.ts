@@ -13,6 +13,7 @@ import { planDomain } from '../../src/kms/planner';
 import { buildRequest, describeGuests } from '../../src/kms/request';
 import { resolvePlane } from '../../src/sources/resolve';
 import { restoreSnapshots } from '../../src/kms/restore';
+import { snapshotObject } from '../../src/kms/snapshot';
 import type { ObjectSnapshot } from '../../src/kms/snapshot';
 import { TestOnlyJudge } from '../../src/kms/test-only';
 import { REPO } from '../helpers/fixtures';
@@ -180,4 +181,16 @@ test.each([
   if (keepBlobs) expect(after.ids).toEqual(before.ids);
   dev.close();
   other.close();
+});
+
+test('Content Protection seen Enabled is given back as Desired: only the driver may set Enabled, and it enables again', () => {
+  const dev = host.backend.openKms(host.cards()[0]);
+  dev.setMaster();
+  const hdmi = readTopology(dev).connectors.find((c) => c.name === 'HDMI-A-1')!;
+  const cp = hdmi.props['Content Protection'];
+  const snap = snapshotObject(dev, 'connector', hdmi.id);
+  snap.props['Content Protection'] = enumValue(cp, 'Enabled').toString();
+  expect(restoreSnapshots(dev, [snap], 'previous').notes).toEqual([]);
+  expect(readTopology(dev).connectors.find((c) => c.id === hdmi.id)!.props['Content Protection'].value).toBe(enumValue(cp, 'Desired'));
+  dev.close();
 });
