@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { callManager } from '../../src/daemon/client';
 import { startBus, startDaemon } from '../helpers/bus';
 import { BIN, runCli, STACK_RE } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
@@ -72,7 +73,7 @@ describe('a reader that goes away', () => {
     }
   });
 
-  test('status ends quietly with exit 0; in a real pipe to head too', async () => {
+  test('status ends quietly with exit 0, in a real pipe to head too; a domain name cannot add a row', async () => {
     const bus = startBus();
     const root = mkdtempSync(join(tmpdir(), 'directflip-root-'));
     const daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
@@ -83,6 +84,15 @@ describe('a reader that goes away', () => {
       const sh = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" status --bus "${bus.address}" | head -1`], { encoding: 'utf8' });
       expect([sh.status, sh.stderr]).toEqual([0, '']);
       expect(sh.stdout).toMatch(/^DOMAIN\s+STATE/);
+      // A domain name is text from outside: in the table it cannot start a row of its own.
+      const evil = 'kiosk\nforged  active  HDMI-A-1\u009b2J';
+      const xml = readFileSync(KIOSK, 'utf8').replace('<name>kiosk-hdmi</name>', '<name>kiosk&#10;forged  active  HDMI-A-1&#x9b;2J</name>');
+      await callManager(bus.address, 'Prepare', 'ss', [evil, xml], 10_000);
+      const table = runCli(['status', '--bus', bus.address]);
+      expect(table.status).toBe(0);
+      expect(table.stdout.split('\n').filter((l) => /^forged/.test(l))).toEqual([]);
+      expect(table.stdout).toContain('kiosk\\nforged  active  HDMI-A-1\\x9b2J  prepared');
+      expect(table.stdout).toMatch(/^[\x20-\x7e\n←→]*$/);
     } finally {
       await daemon.stop('SIGKILL');
       bus.stop();

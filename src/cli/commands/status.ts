@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { callManager } from '../../daemon/client';
 import type { CallError } from '../../daemon/client';
+import { escapeLogText } from '../../daemon/log';
 import { busAddress } from '../../daemon/names';
 import { daemonOptions } from '../daemon-options';
 import { CliError, printJson } from '../output';
@@ -48,9 +49,9 @@ export const statusCommand: CommandModule<object, Args> = {
     if (streams.length) {
       process.stdout.write('\n');
       process.stdout.write(table(['DOMAIN', 'PLANE', 'SOURCE', 'STATE', 'RECEIVED', 'FLIPPED', 'DROPPED', 'COPIED'], streams.map((s) => [s.domain, s.plane, s.source, s.state, `${s.received}`, `${s.flipped}`, `${s.dropped}`, bytes(s.bytesCopied)])));
-      for (const s of streams) if (s.detail) process.stdout.write(`${s.domain}: ${s.plane}: ${s.detail}\n`);
+      for (const s of streams) if (s.detail) process.stdout.write(`${escapeLogText(s.domain)}: ${escapeLogText(s.plane)}: ${escapeLogText(s.detail)}\n`);
     }
-    for (const d of domains) for (const n of d.notes) process.stdout.write(`${d.domain}: ${n}\n`);
+    for (const d of domains) for (const n of d.notes) process.stdout.write(`${escapeLogText(d.domain)}: ${escapeLogText(n)}\n`);
   },
 };
 
