@@ -25,6 +25,7 @@ describe('option values are checked before anything runs', () => {
     [['status', '--bus', 'unix:path=/run/x;bogus'], /"bogus" has no transport/],
     [['screenshot', 'HDMI-A-1', '-o', '/dev/null', '--bus', 'x'], /--bus: "x" has no transport/],
     [['hook', 'vm', 'release', '--bus', 'nonsense'], /--bus: "nonsense" has no transport/],
+    [['daemon', '--host', 'sim:vkms', '--bus', 'tcp:port=0'], /a tcp address needs port=1…65535/],
     [['status', '--timeout-ms', 'abc'], /--timeout-ms takes a positive whole number of milliseconds, e\.g\. --timeout-ms 5000; "abc" is not one/],
     [['status', '--timeout-ms', '0'], /--timeout-ms takes a positive whole number .*"0" is not one/],
     [['status', '--timeout-ms', '-5'], /--timeout-ms takes a positive whole number .*"-5" is not one/],

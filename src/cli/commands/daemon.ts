@@ -14,6 +14,7 @@ import { trustedDir } from '../../daemon/state-dir';
 import { HOST_HELP, openHost } from '../../kernel/host';
 import type { Host } from '../../kernel/host';
 import { SysPaths } from '../../sys/paths';
+import { BUS_OPTION } from '../daemon-options';
 
 interface Args {
   bus?: string;
@@ -27,7 +28,7 @@ export const daemonCommand: CommandModule<object, Args> = {
   describe: 'Run directflipd: own the DRM device and serve io.github.directflip1 on D-Bus',
   builder: (y: Argv) =>
     y
-      .option('bus', { type: 'string', describe: 'D-Bus address to serve on (default: env DIRECTFLIP_BUS_ADDRESS, else the system bus)' })
+      .option('bus', { ...BUS_OPTION, describe: 'D-Bus address to serve on (default: env DIRECTFLIP_BUS_ADDRESS, else the system bus)' })
       .option('host', { type: 'string', default: 'native', describe: `Which host: ${HOST_HELP}` })
       .option('root', { type: 'string', describe: 'Root for /run, /sys and /dev paths (tests); the state journal is <root>/run/directflip' })
       .example('$0 daemon', 'What the systemd unit runs: the real card, the system bus')
