@@ -1,3 +1,4 @@
+import { ftruncateSync, readFileSync } from 'node:fs';
 import { ADDON_EXPORTS } from '../../src/kernel/addon';
 import { loadAddon } from '../../src/kernel/native';
 
@@ -15,7 +16,6 @@ describe('the native addon surface', () => {
 
   test('munmap swaps a device mapping for anonymous memory: the Buffer stays usable, the file is let go', () => {
     const a = loadAddon();
-    const { ftruncateSync, readFileSync } = require('node:fs') as typeof import('node:fs');
     const fd = a.memfdCreate('directflip-munmap-test');
     ftruncateSync(fd, 8192);
     const map = a.mmap(fd, 'memfd', 0n, 8192);
