@@ -40,20 +40,19 @@ test('ARGB8888 blends pre-multiplied over the plane below; XBGR8888 and RGB565 d
 test('a scaled sprite samples nearest-neighbour; a plane hanging off the screen is clipped', () => {
   const { dev, f, host } = simKms('gvt-skylake');
   const W = f.mode.hdisplay;
-  const src = f.makeFb(2, 2);
+  // 8x8 is the smallest source the Skylake scaler takes (skl_update_scaler): four 4x4 quadrants.
+  const src = f.makeFb(8, 8);
   const map = dev.mmap(dev.mapDumb(src.dumb.handle), src.dumb.size);
-  map.set([0, 0, 255, 0], 0); // (0,0) red
-  map.set([0, 255, 0, 0], 4); // (1,0) green
-  map.set([255, 0, 0, 0], src.dumb.pitch); // (0,1) blue
-  map.set([255, 255, 255, 0], src.dumb.pitch + 4); // (1,1) white
+  const colour = (x: number, y: number) => (y < 4 ? (x < 4 ? [0, 0, 255, 0] : [0, 255, 0, 0]) : x < 4 ? [255, 0, 0, 0] : [255, 255, 255, 0]);
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) map.set(colour(x, y), y * src.dumb.pitch + x * 4);
   const sprite = f.overlay!;
-  const props = f.planeProps(sprite, src.fb, 2, 2, 10, 10).map((p) =>
-    p.propId === sprite.props.CRTC_W.id ? { ...p, value: 6n } : p.propId === sprite.props.CRTC_H.id ? { ...p, value: 6n } : p);
+  const props = f.planeProps(sprite, src.fb, 8, 8, 10, 10).map((p) =>
+    p.propId === sprite.props.CRTC_W.id ? { ...p, value: 24n } : p.propId === sprite.props.CRTC_H.id ? { ...p, value: 24n } : p);
   dev.atomic(props, 0);
   let pic = render(host.card, f.crtc.id);
   const at = (x: number, y: number) => [...pic.rgba.subarray((y * W + x) * 4, (y * W + x) * 4 + 3)];
-  expect([at(10, 10), at(12, 12), at(13, 10), at(15, 15), at(10, 13)]).toEqual([[255, 0, 0], [255, 0, 0], [0, 255, 0], [255, 255, 255], [0, 0, 255]]);
-  const off = f.planeProps(sprite, src.fb, 2, 2, W - 1, 0);
+  expect([at(10, 10), at(21, 21), at(22, 10), at(33, 33), at(10, 22)]).toEqual([[255, 0, 0], [255, 0, 0], [0, 255, 0], [255, 255, 255], [0, 0, 255]]);
+  const off = f.planeProps(sprite, src.fb, 8, 8, W - 1, 0);
   dev.atomic(off, 0);
   pic = render(host.card, f.crtc.id);
   expect(at(W - 1, 0)).toEqual([255, 0, 0]);

@@ -28,6 +28,8 @@ export interface AtomicContext {
   cursorMax: { width: number; height: number };
   /** Shared plane scalers per CRTC index, when the driver has such a pool. */
   scalers?: number[];
+  /** Sizes a plane scaler takes (src and dst, pixels), when the driver has that limit. */
+  scalerRange?: [number, number];
 }
 
 export interface Touched {
@@ -155,22 +157,30 @@ function checkPlane(ctx: AtomicContext, s: PropState, p: SimPlane): void {
   if (quarter && fb.modifier !== DRM_FORMAT_MOD.I915_Y_TILED && fb.modifier !== DRM_FORMAT_MOD.I915_Yf_TILED) {
     refuse('EINVAL', `${tag} rotation 90/270 needs a Y or Yf tiled fb (modifier 0x${fb.modifier.toString(16)})`);
   }
-  // drm_atomic_helper_check_plane_state(): the source, as rotated, against the destination.
+  // drm_atomic_helper_check_plane_state(): the scale factors first, then visibility, then the
+  // full-screen rule, which an invisible plane never meets.
   const [rw, rh] = quarter ? [sh, sw] : [sw, sh];
   const mode = modeOf(ctx, s, crtc);
   if (!mode) refuse('EINVAL', `${tag} cannot update plane of a disabled CRTC`);
-  if (!p.scaling && (rw !== cw << 16n || rh !== ch << 16n)) {
-    refuse('ERANGE', `${tag} invalid scaling: ${rw >> 16n}x${rh >> 16n} → ${cw}x${ch} and the plane cannot scale`);
-  }
-  // The sprite scaler: down to 1/3, up to 8x (hscale in 16.16, as drm_rect_calc_hscale()).
-  const outOfRange = (src: bigint, dst: bigint) => dst === 0n || src / dst > 3n << 16n || src / dst < (1n << 16n) / 8n;
-  if (p.scaling && (outOfRange(rw, cw) || outOfRange(rh, ch))) {
-    refuse('ERANGE', `${tag} invalid scaling: ${rw >> 16n}x${rh >> 16n} → ${cw}x${ch} outside the scaler's range`);
+  const [min, max] = scaleLimits(p, fb);
+  const hscale = calcScale(rw, cw);
+  const vscale = calcScale(rh, ch);
+  // drm_rect_calc_hscale(): an empty destination is no scaling error (the plane is invisible).
+  if ((cw > 0n && (hscale < min || hscale > max)) || (ch > 0n && (vscale < min || vscale > max))) {
+    refuse('ERANGE', `${tag} invalid scaling: ${rw >> 16n}x${rh >> 16n} → ${cw}x${ch} (scale 0x${hscale.toString(16)}/0x${vscale.toString(16)} outside 0x${min.toString(16)}..0x${max.toString(16)})`);
   }
   const m = decodeModeInfo(mode);
-  const visible = cx < BigInt(m.hdisplay) && cy < BigInt(m.vdisplay) && cx + BigInt(cw) > 0n && cy + BigInt(ch) > 0n;
-  if (p.fullScreen && !(visible && cx <= 0n && cy <= 0n && cx + BigInt(cw) >= BigInt(m.hdisplay) && cy + BigInt(ch) >= BigInt(m.vdisplay))) {
+  const visible = cw > 0n && ch > 0n && cx < BigInt(m.hdisplay) && cy < BigInt(m.vdisplay) && cx + cw > 0n && cy + ch > 0n;
+  if (!visible) return;
+  if (p.fullScreen && !(cx <= 0n && cy <= 0n && cx + cw >= BigInt(m.hdisplay) && cy + ch >= BigInt(m.vdisplay))) {
     refuse('EINVAL', `${tag} plane must cover entire CRTC`);
+  }
+  // skl_update_scaler(): a plane that scales needs its sizes within the scaler's range.
+  const scaled = rw !== cw << 16n || rh !== ch << 16n;
+  if (scaled && ctx.scalerRange) {
+    const [lo, hi] = ctx.scalerRange.map(BigInt);
+    const out = [rw >> 16n, rh >> 16n, cw, ch].some((x) => x < lo || x > hi);
+    if (out) refuse('EINVAL', `${tag} src ${rw >> 16n}x${rh >> 16n} dst ${cw}x${ch} size is out of scaler range (${lo}..${hi})`);
   }
   // The driver's own cursor check (i915: intel_cursor_size_ok, i9xx_cursor_size_ok). vkms has
   // none: its cursor takes any size, DRM_CAP_CURSOR_* is only a hint there.
@@ -187,4 +197,18 @@ function checkI915Cursor(ctx: AtomicContext, p: SimPlane, fb: SimFb, r: { sx: bi
   const cpp = formatInfo(fb.format)?.cpp[0] ?? 4;
   if (fb.pitches[0] !== Number(cw) * cpp) refuse('EINVAL', `${tag} invalid cursor stride ${fb.pitches[0]} (cursor width ${cw})`);
   if (r.sx !== 0n || r.sy !== 0n) refuse('EINVAL', `${tag} arbitrary cursor panning not supported`);
+}
+
+/** drm_calc_scale(): src is 16.16, dst whole pixels; a downscale rounds up. 0 for an empty dst. */
+function calcScale(src: bigint, dst: bigint): bigint {
+  if (dst <= 0n) return 0n;
+  return src > dst << 16n ? (src + dst - 1n) / dst : src / dst;
+}
+
+/** min_scale and max_scale as the driver passes them (DRM_PLANE_NO_SCALING where it cannot scale). */
+function scaleLimits(p: SimPlane, fb: SimFb): [bigint, bigint] {
+  const NO_SCALING = 1n << 16n;
+  if (!p.scale || p.scale.unscalable.includes(fb.format)) return [NO_SCALING, NO_SCALING];
+  const semiplanar = (formatInfo(fb.format)?.cpp.length ?? 1) === 2;
+  return [BigInt(p.scale.min), BigInt(semiplanar ? p.scale.maxSemiplanar : p.scale.max)];
 }

@@ -59,8 +59,9 @@ export function buildCard(p: KmsProfile): BuiltCard {
       const linearOnly = new Set((t.linearOnly ?? []).map(fourcc));
       const modifiers = new Map(formats.map((f) => [f, linearOnly.has(f) ? [DRM_FORMAT_MOD.LINEAR] : mods]));
       const plane: SimPlane = {
-        kind: 'plane', id: nextId(), type: t.type, possibleCrtcs: 1 << index, formats, modifiers,
-        scaling: t.scaling, fullScreen: !!t.fullScreen, sizes: t.sizes ?? null, cursorHeights: t.cursorHeights ?? 'square', zpos: t.zpos ?? null,
+        kind: 'plane', id: nextId(), type: t.type, possibleCrtcs: t.anyCrtc ? (1 << p.crtcs) - 1 : 1 << index, formats, modifiers,
+        scale: t.scaling ? { min: 1, max: ((t.maxDownscale ?? 3) << 16) - 1, maxSemiplanar: ((t.maxDownscaleSemiplanar ?? t.maxDownscale ?? 3) << 16) - 1, unscalable: (t.unscalableFormats ?? []).map(fourcc) } : null,
+        fullScreen: !!t.fullScreen, sizes: t.sizes ?? null, cursorHeights: t.cursorHeights ?? 'square', zpos: t.zpos ?? null,
       };
       planes.push(plane);
       const inFormats = blob(encodeInFormats(formats, mods.map((m) => ({ modifier: m, formats: formats.filter((f) => modifiers.get(f)!.includes(m)) }))));

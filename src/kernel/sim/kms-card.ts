@@ -163,6 +163,7 @@ export class SimCard {
       blob: (id) => this.blobs.get(id)?.data,
       cursorMax: { width: this.profile.caps.cursorWidth, height: this.profile.caps.cursorHeight },
       scalers: this.profile.scalersPerCrtc,
+      scalerRange: this.profile.scalerRange,
     };
   }
 

@@ -30,16 +30,24 @@ export function atomicCommit(file: SimKmsFile, props: AtomicProp[], flags: numbe
   const next = cloneState(card.state);
   const touched: Touched = { crtcs: new Set(), planes: new Set(), connectors: new Set() };
   for (const ap of props) setProp(file, next, touched, ap);
-  checkAtomic(card.atomicContext(), card.state, next, touched, flags);
+  // prepare_signaling(): an event per CRTC in the commit, reserved from the file's 4 KiB before
+  // the check, given back if the commit fails, and again as each event is read.
+  const events = flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT ? touched.crtcs.size : 0;
+  file.reserveEvents(events);
+  try {
+    checkAtomic(card.atomicContext(), card.state, next, touched, flags);
+    if (flags & DRM_MODE_ATOMIC.NONBLOCK && !(flags & DRM_MODE_ATOMIC.TEST_ONLY)) {
+      for (const c of touched.crtcs) if (card.hasPendingFlip(c)) file.fail('EBUSY', I, `[CRTC:${c}] has a flip pending`);
+    }
+  } catch (e) {
+    file.releaseEvents(events);
+    throw e;
+  }
   if (flags & DRM_MODE_ATOMIC.TEST_ONLY) {
     card.counters.testOnly++;
     return;
   }
-  if (flags & DRM_MODE_ATOMIC.NONBLOCK) {
-    for (const c of touched.crtcs) if (card.hasPendingFlip(c)) file.fail('EBUSY', I, `[CRTC:${c}] has a flip pending`);
-  } else {
-    card.completePending(touched.crtcs);
-  }
+  if (!(flags & DRM_MODE_ATOMIC.NONBLOCK)) card.completePending(touched.crtcs);
   // Fence properties are one-shot: they read back as 0 / -1 after the commit
   // (drm_atomic_{crtc,plane,connector}_get_property).
   for (const id of [...touched.crtcs, ...touched.planes, ...touched.connectors]) {
@@ -86,9 +94,13 @@ function setProp(file: SimKmsFile, next: PropState, touched: Touched, ap: Atomic
     if (p.name === 'rotation' && (rotate === 0n || (rotate & (rotate - 1n)) !== 0n)) file.fail('EINVAL', I, `rotation=0x${v.toString(16)} needs exactly one rotate-* bit`);
   }
   if ((p.flags & DRM_MODE_PROP.EXTENDED_TYPE) === DRM_MODE_PROP.OBJECT && v !== 0n) {
-    // The value is looked up as this file sees objects: a lessee cannot name a CRTC it does not hold.
-    const ok = p.name.endsWith('FB_ID') ? file.card.fbs.has(Number(v)) : file.obj(Number(v))?.kind === 'crtc';
-    if (!ok) file.fail('EINVAL', I, `${p.name}=${v} names no such object`);
+    // drm_property_change_valid_get() looks the object up for nobody in particular: none is EINVAL.
+    const fb = p.name.endsWith('FB_ID');
+    const exists = fb ? file.card.fbs.has(Number(v)) : file.card.built.crtcs.some((c) => c.id === Number(v));
+    if (!exists) file.fail('EINVAL', I, `${p.name}=${v} names no such object`);
+    // drm_atomic_{plane,connector}_set_property() then finds the CRTC as this file sees objects
+    // (drm_crtc_find with file_priv): a lessee naming a CRTC it does not hold gets EACCES.
+    if (!fb && file.obj(Number(v))?.kind !== 'crtc') file.fail('EACCES', I, `[PROP:${p.id}:${p.name}] cannot find CRTC with ID ${v}`);
   }
   // drm_atomic_plane_set_property(): IN_FENCE_FD must name a sync_file; the sim has none.
   if (p.name === 'IN_FENCE_FD' && BigInt.asIntN(64, v) !== -1n) file.fail('EINVAL', I, `IN_FENCE_FD ${BigInt.asIntN(64, v)} is not a sync_file`);

@@ -2,6 +2,7 @@ import { DRM_MODE_FB_MODIFIERS } from '../constants';
 import { formatInfo } from '../formats';
 import type { AddFb2Args } from '../types';
 import type { Gem, GemHandles } from './kms-gem';
+import { checkI915Fb } from './kms-fb-i915';
 import type { KmsProfile } from './kms-profile';
 import type { SimPlane } from './kms-objects';
 
@@ -57,5 +58,7 @@ export function checkAddFb2(a: AddFb2Args, profile: KmsProfile, planes: SimPlane
     if (gem.size < min) fail('EINVAL', I, `GEM object of ${gem.size} bytes is smaller than the ${min} plane ${i} needs`);
     objs.push(gem);
   }
+  // The driver's own fb_create checks (i915: intel_framebuffer_init).
+  if (profile.driver.name === 'i915') checkI915Fb(a, info, modifier, objs, fail);
   return { modifier, gems: objs };
 }

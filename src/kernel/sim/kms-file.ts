@@ -17,6 +17,9 @@ const DRM_CAP_VBLANK_HIGH_CRTC = 0x2;
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
 const DRM_CAP_TIMESTAMP_MONOTONIC = 0x6;
+/** drm_open_helper(): event_space = 4096. Each flip event is a struct drm_event_vblank. */
+const EVENT_SPACE = 4096;
+const EVENT_VBLANK_SIZE = 32;
 
 /** One open file of a simulated card: the KmsDevice the layers above use. */
 export class SimKmsFile implements KmsDevice {
@@ -27,6 +30,8 @@ export class SimKmsFile implements KmsDevice {
   writebackCap = false;
   private closed = false;
   private events: DrmEvent[] = [];
+  /** file_priv->event_space: bytes of events the file may have reserved and not yet read. */
+  private eventSpace = EVENT_SPACE;
   private watchers = new Set<(ev: DrmEvent[]) => void>();
   private readonly gem: GemHandles;
   /** Live mmaps: each holds a reference on the struct file, so drm_release waits for the last. */
@@ -268,7 +273,18 @@ export class SimKmsFile implements KmsDevice {
   private readEventsQuiet(): DrmEvent[] {
     const e = this.events;
     this.events = [];
+    this.releaseEvents(e.length);
     return e;
+  }
+
+  /** drm_event_reserve_init_locked(): ENOMEM when the unread events would pass 4 KiB. */
+  reserveEvents(n: number): void {
+    if (this.eventSpace < n * EVENT_VBLANK_SIZE) this.fail('ENOMEM', 'DRM_IOCTL_MODE_ATOMIC', `event queue full: ${(EVENT_SPACE - this.eventSpace) / EVENT_VBLANK_SIZE} events unread`);
+    this.eventSpace -= n * EVENT_VBLANK_SIZE;
+  }
+
+  releaseEvents(n: number): void {
+    this.eventSpace += n * EVENT_VBLANK_SIZE;
   }
 
   readEvents(): DrmEvent[] {

@@ -41,7 +41,8 @@ export class GemHandles {
   importFd(fd: number): number {
     const buf = this.dmabufs.lookup(fd, 'DRM_IOCTL_PRIME_FD_TO_HANDLE');
     for (const [h, g] of this.gems) if (g.buffer === buf) return h;
-    return this.add({ buffer: buf, size: buf.pixels.length, dumb: false });
+    // A GEM object is whole pages, whatever the exporter's pixels need.
+    return this.add({ buffer: buf, size: Math.ceil(buf.pixels.length / PAGE) * PAGE, dumb: false });
   }
 
   exportHandle(handle: number): number {

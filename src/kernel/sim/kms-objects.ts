@@ -62,7 +62,8 @@ export interface SimPlane {
   possibleCrtcs: number;
   formats: number[];
   modifiers: Map<number, bigint[]>;
-  scaling: boolean;
+  /** The 16.16 scale factors drm_atomic_helper_check_plane_state() accepts; null: no scaling. */
+  scale: { min: number; max: number; maxSemiplanar: number; unscalable: number[] } | null;
   fullScreen: boolean;
   sizes: number[] | null;
   cursorHeights: 'square' | 'up-to-width';

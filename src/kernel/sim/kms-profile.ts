@@ -19,8 +19,22 @@ export interface PlaneTemplate {
    * sprites rotate-0/90/180/270, gen11+ also reflect-x; cursors rotate-0/180). vkms 6.1: none.
    */
   rotations?: string[];
-  /** Scaling allowed (the sprite scaler); false: src size must equal dst size. */
+  /**
+   * Scaling allowed (a plane scaler); false: src size must equal dst size (DRM_PLANE_NO_SCALING).
+   * A scaling plane upscales without limit (i915 skl_plane_check: min_scale 1) and downscales
+   * below `maxDownscale` (default 3: max_scale 0x30000 - 1), below `maxDownscaleSemiplanar` for
+   * NV12-like formats (gen9: 2).
+   */
   scaling: boolean;
+  maxDownscale?: number;
+  maxDownscaleSemiplanar?: number;
+  /** Formats this scaling plane still cannot scale (i915 intel_fb_scalable: C8, FP16 before gen11). */
+  unscalableFormats?: string[];
+  /**
+   * Overlays only: the plane may be put on any CRTC (possible_crtcs all bits), as drivers with a
+   * shared pool of planes create them; by default a plane belongs to its own pipe (i915, vkms).
+   */
+  anyCrtc?: boolean;
   /** Must cover the whole CRTC when visible (can_position false in the driver). */
   fullScreen?: boolean;
   /**
@@ -124,6 +138,11 @@ export interface KmsProfile {
    * (i915 gen9: 2, 2, 1; intel_atomic_setup_scalers refuses more). Absent: no shared limit.
    */
   scalersPerCrtc?: number[];
+  /**
+   * Source and destination sizes a plane scaler takes, in pixels, when the plane scales
+   * (skl_update_scaler: SKL_MIN_SRC_W 8 … SKL_MAX_DST_W 4096); outside is EINVAL.
+   */
+  scalerRange?: [number, number];
   connectors: ConnectorProfile[];
   /** Planes created for every CRTC, in order (ids follow the kernel's creation order). */
   planesPerCrtc: PlaneTemplate[];

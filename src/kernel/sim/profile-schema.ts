@@ -36,6 +36,7 @@ const plane = obj(
     linearOnly: arr(FOURCC, LIMITS.formats, 0, 'an array of fourcc strings'), zpos: int(0, 255),
     rotations: arr(oneOf(ROTATION_BITS, `a rotation (${ROTATION_BITS.join(', ')})`), ROTATION_BITS.length, 1),
     fullScreen: bool, sizes: arr(int(1, 1024), 8, 1), cursorHeights: oneOf(['square', 'up-to-width']),
+    anyCrtc: bool, maxDownscale: int(1, 16), maxDownscaleSemiplanar: int(1, 16), unscalableFormats: arr(FOURCC, LIMITS.formats, 0, 'an array of fourcc strings'),
   },
 );
 
@@ -69,7 +70,7 @@ const kms = obj({
   crtcs: int(1, LIMITS.crtcs),
   connectors: arr(connector, LIMITS.connectors, 0),
   planesPerCrtc: arr(plane, LIMITS.planes, 1),
-}, { scalersPerCrtc: arr(int(0, 8), LIMITS.crtcs), properties: arr(property, LIMITS.properties) });
+}, { scalersPerCrtc: arr(int(0, 8), LIMITS.crtcs), scalerRange: arr(int(1, 65535), 2, 2, 'an array [min, max] of pixels'), properties: arr(property, LIMITS.properties) });
 
 const guestPlane = obj({ format: FOURCC, modifier: MODIFIER });
 
@@ -88,6 +89,7 @@ export function checkProfile(p: unknown): asserts p is HostProfile {
   const { kms: k, vfio: v } = p as HostProfile;
   const planes = k.crtcs * k.planesPerCrtc.length;
   if (planes > LIMITS.planes) fail('kms.planesPerCrtc', `at most ${LIMITS.planes} planes in all (the kernel's plane masks are 32 bits); crtcs × planesPerCrtc is ${planes}`);
+  k.planesPerCrtc.forEach((t, i) => t.anyCrtc && t.type !== 'overlay' && fail(`kms.planesPerCrtc[${i}].anyCrtc`, 'only on overlay planes'));
   if (k.scalersPerCrtc && k.scalersPerCrtc.length > k.crtcs) fail('kms.scalersPerCrtc', `at most one entry per CRTC (${k.crtcs})`);
   if (k.limits.maxWidth < k.limits.minWidth || k.limits.maxHeight < k.limits.minHeight) fail('kms.limits', 'max sizes no smaller than min sizes');
   k.connectors.forEach((c, i) => {
