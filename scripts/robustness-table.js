@@ -7,6 +7,7 @@
 // Without --dir it runs jest with DIRECTFLIP_REPORT_DIR set to a fresh directory (extra arguments
 // go to jest), then sums the records the suites wrote there:
 //   fault-<name>.json       {"fault","survived","restoredByteForByte","leaks":{"fds","fbs","gem","rssKiB"}}
+//                           (fbs and gem may be null: not countable where that fault ran)
 //   fuzz-<name>.json        {"suite","cases","crashes"}
 //   bad-inputs-<name>.json  {"suite","inputs"}
 // and rewrites the README section between <!-- robustness:start --> and <!-- robustness:end -->.
@@ -55,7 +56,8 @@ function checkRecord(file, r) {
     if (typeof r.restoredByteForByte !== 'boolean') return bad('"restoredByteForByte" must be true or false');
     const l = r.leaks;
     if (!l || typeof l !== 'object') return bad('"leaks" must be an object');
-    for (const k of ['fds', 'fbs', 'gem']) if (!Number.isInteger(l[k])) return bad(`"leaks.${k}" must be an integer`);
+    if (!Number.isInteger(l.fds)) return bad('"leaks.fds" must be an integer');
+    for (const k of ['fbs', 'gem']) if (l[k] !== null && !Number.isInteger(l[k])) return bad(`"leaks.${k}" must be an integer, or null when not measured`);
     if (typeof l.rssKiB !== 'number' || !Number.isFinite(l.rssKiB)) return bad('"leaks.rssKiB" must be a number');
     return null;
   }
@@ -92,7 +94,7 @@ function readRecords(dir) {
 
 function summarize(recs) {
   const sum = (xs, f) => xs.reduce((n, x) => n + f(x), 0);
-  const leakOf = (r) => Math.abs(r.leaks.fds) + Math.abs(r.leaks.fbs) + Math.abs(r.leaks.gem);
+  const leakOf = (r) => Math.abs(r.leaks.fds) + Math.abs(r.leaks.fbs ?? 0) + Math.abs(r.leaks.gem ?? 0);
   return {
     faults: recs.faults.length,
     survived: recs.faults.filter((r) => r.survived).length,
@@ -103,6 +105,7 @@ function summarize(recs) {
     crashes: sum(recs.fuzz, (r) => r.crashes),
     restored: recs.faults.filter((r) => r.restoredByteForByte).length,
     leaks: sum(recs.faults, leakOf),
+    countedFbs: recs.faults.filter((r) => r.leaks.fbs !== null && r.leaks.gem !== null).length,
     // One fault's RSS change says little (its guests' buffers come and go); over repeated
     // start/stop cycles, after a warm-up, growth is what a leak looks like.
     cyclesRss: recs.faults.filter((r) => /cycles/i.test(r.fault)).map((r) => [r.fault, r.leaks.rssKiB]),
@@ -113,7 +116,7 @@ function summarize(recs) {
 function problems(recs, s) {
   const p = [...recs.errors];
   for (const r of recs.faults) if (!r.survived) p.push(`fault "${r.fault}" was not survived`);
-  for (const r of recs.faults) if (r.leaks.fds || r.leaks.fbs || r.leaks.gem) p.push(`fault "${r.fault}" leaked ${r.leaks.fds} fds, ${r.leaks.fbs} fbs, ${r.leaks.gem} GEM handles`);
+  for (const r of recs.faults) if (r.leaks.fds || r.leaks.fbs || r.leaks.gem) p.push(`fault "${r.fault}" leaked ${r.leaks.fds} fds, ${r.leaks.fbs ?? 'uncounted'} fbs, ${r.leaks.gem ?? 'uncounted'} GEM handles`);
   for (const r of recs.fuzz) if (r.crashes) p.push(`fuzz suite "${r.suite}" crashed ${r.crashes} times`);
   if (!s.faults && !s.fuzzCases && !s.badInputs) p.push('no records at all: did the suites run with DIRECTFLIP_REPORT_DIR set?');
   return p;
@@ -129,14 +132,14 @@ function render(recs, s) {
     `| Fuzz cases run | ${s.fuzzCases} (${s.fuzzSuites} suites) |`,
     `| Crashes | ${s.crashes} |`,
     `| Restores verified byte for byte | ${s.restored} |`,
-    `| Leaks (fds, fbs, GEM handles) | ${s.leaks} |`,
+    `| Leaks (fds in ${s.faults} faults; fbs and GEM handles in the ${s.countedFbs} where the kernel is countable) | ${s.leaks} |`,
     ...s.cyclesRss.map(([f, kib]) => `| RSS growth over ${cell(f)} (after a warm-up) | ${kib} KiB |`),
   ];
   if (recs.faults.length) {
-    lines.push('', '| Fault | Survived | Restored byte for byte | fds / fbs / GEM leaked | RSS change |', '| --- | --- | --- | --- | ---: |');
+    lines.push('', '| Fault | Survived | Restored byte for byte | fds / fbs / GEM leaked (– not countable there) | RSS change |', '| --- | --- | --- | --- | ---: |');
     for (const r of recs.faults) {
       const l = r.leaks;
-      lines.push(`| ${cell(r.fault)} | ${r.survived ? 'yes' : '**no**'} | ${r.restoredByteForByte ? 'yes' : 'no (assignment intact)'} | ${l.fds} / ${l.fbs} / ${l.gem} | ${l.rssKiB} KiB |`);
+      lines.push(`| ${cell(r.fault)} | ${r.survived ? 'yes' : '**no**'} | ${r.restoredByteForByte ? 'yes' : 'no (assignment intact)'} | ${l.fds} / ${l.fbs ?? '–'} / ${l.gem ?? '–'} | ${l.rssKiB} KiB |`);
     }
   }
   const per = [...recs.fuzz.map((r) => [r.suite, `${r.cases} fuzz cases, ${r.crashes} crashes`]), ...recs.bad.map((r) => [r.suite, `${r.inputs} bad inputs`])];

@@ -23,7 +23,7 @@ const run = (...args: string[]) => spawnSync(process.execPath, [SCRIPT, '--dir',
 const clean = { fds: 0, fbs: 0, gem: 0, rssKiB: 0 };
 
 function sample(): void {
-  record('fault-bus-dropped.json', { fault: 'bus dropped', survived: true, restoredByteForByte: false, leaks: clean });
+  record('fault-bus-dropped.json', { fault: 'bus dropped', survived: true, restoredByteForByte: false, leaks: { ...clean, fbs: null, gem: null } });
   record('fault-commit-refused.json', { fault: 'commit refused mid-activate', survived: true, restoredByteForByte: true, leaks: clean });
   record('fault-cycles.json', { fault: '100 start/stop cycles of 4 domains', survived: true, restoredByteForByte: true, leaks: { ...clean, rssKiB: 2048 } });
   record('fuzz-planner.json', { suite: 'planner', cases: 300, crashes: 0 });
@@ -46,9 +46,10 @@ test('sums the records into the README section between the markers, and nowhere 
   expect(out).toMatch(/\| Fuzz cases run \| 500 \(2 suites\) \|/);
   expect(out).toMatch(/\| Crashes \| 0 \|/);
   expect(out).toMatch(/\| Restores verified byte for byte \| 2 \|/);
-  expect(out).toMatch(/\| Leaks \(fds, fbs, GEM handles\) \| 0 \|/);
+  expect(out).toMatch(/\| Leaks \(fds in 3 faults; fbs and GEM handles in the 2 where the kernel is countable\) \| 0 \|/);
   expect(out).toMatch(/\| RSS growth over 100 start\/stop cycles of 4 domains \(after a warm-up\) \| 2048 KiB \|/);
-  expect(out).toMatch(/\| bus dropped \| yes \| no \(assignment intact\) \| 0 \/ 0 \/ 0 \| 0 KiB \|/);
+  // Not measured is shown as such, never as a 0.
+  expect(out).toMatch(/\| bus dropped \| yes \| no \(assignment intact\) \| 0 \/ – \/ – \| 0 KiB \|/);
   // A pipe in a suite's name cannot break the table's columns.
   expect(out).toMatch(/\| hook argv \\\| stdin \| 41 bad inputs \|/);
   // Rendering twice gives the same file: the section is replaced, never appended to.
@@ -62,6 +63,7 @@ test.each([
   ['a fault not survived', 'fault-x.json', { fault: 'x', survived: false, restoredByteForByte: false, leaks: clean }, /fault "x" was not survived/],
   ['a record of the wrong shape', 'fault-x.json', { fault: 'x', survived: 'yes' }, /fault-x\.json: "survived" must be true or false/],
   ['a record that is null', 'bad-inputs-x.json', null, /bad-inputs-x\.json: not a JSON object/],
+  ['an unmeasured fd count', 'fault-x.json', { fault: 'x', survived: true, restoredByteForByte: true, leaks: { ...clean, fds: null } }, /fault-x\.json: "leaks\.fds" must be an integer/],
 ])('exits 1 on %s, and says which record', (_what, file, rec, message) => {
   sample();
   record(file, rec);

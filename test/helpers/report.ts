@@ -10,7 +10,11 @@ export interface FaultRecord {
   fault: string;
   survived: boolean;
   restoredByteForByte: boolean;
-  leaks: { fds: number; fbs: number; gem: number; rssKiB: number };
+  /**
+   * fbs and GEM handles are the simulated kernel's counts; null where it runs in another process
+   * (a daemon process) and cannot be counted from outside: unmeasured, never a guessed 0.
+   */
+  leaks: { fds: number; fbs: number | null; gem: number | null; rssKiB: number };
 }
 
 export interface FuzzRecord {
