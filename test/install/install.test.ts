@@ -1,7 +1,8 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, STACK_RE } from '../helpers/cli';
+import { BIN, runCli, STACK_RE } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
 
 let prefix: string;
@@ -63,4 +64,36 @@ test('a damaged manifest is named and refused, never trusted: uninstall removes 
     }
     for (const f of files) expect(existsSync(join(prefix, f))).toBe(true);
   }
+});
+
+test('SIGINT in the middle of install waits for it to finish: every file whole, no temporary left', async () => {
+  const hold = join(prefix, 'go');
+  const preload = join(prefix, 'hold.js');
+  // Holds the first rename (the hook shim's), the moment a half-done install would be left behind.
+  writeFileSync(
+    preload,
+    `const fs = require('fs');
+const real = fs.renameSync;
+let first = true;
+fs.renameSync = function (...a) {
+  if (first) {
+    first = false;
+    fs.writeFileSync(${JSON.stringify(hold)} + '.held', '');
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    while (!fs.existsSync(${JSON.stringify(hold)})) Atomics.wait(cell, 0, 0, 10);
+  }
+  return real.apply(fs, a);
+};`,
+  );
+  const root = join(prefix, 'root');
+  const p = spawn(process.execPath, ['-r', preload, BIN, 'install', '--prefix', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<number | null>((res) => p.once('close', res));
+  while (!existsSync(`${hold}.held`)) await new Promise((r) => setTimeout(r, 20));
+  p.kill('SIGINT');
+  writeFileSync(hold, '');
+  expect([0, 130]).toContain(await done);
+  for (const f of files) expect(existsSync(join(root, f))).toBe(true);
+  expect(existsSync(join(root, 'var/lib/directflip/install-manifest.json'))).toBe(true);
+  const leftovers = spawnSync('find', [root, '-name', '*.directflip-tmp'], { encoding: 'utf8' }).stdout;
+  expect(leftovers).toBe('');
 });

@@ -1,7 +1,18 @@
 import type { Argv, CommandModule } from 'yargs';
 import { applyInstall, applyUninstall } from '../../install/apply';
 import { installPlan, installWarnings } from '../../install/plan';
+import { cleanupOnInterrupt } from '../interrupt';
 import { printJson } from '../output';
+
+/** Runs `f` with SIGINT/SIGTERM/SIGHUP caught, so they wait until it is done instead of cutting it short. */
+function uninterrupted<T>(f: () => T): T {
+  const done = cleanupOnInterrupt(() => undefined);
+  try {
+    return f();
+  } finally {
+    done();
+  }
+}
 
 interface Args {
   prefix: string;
@@ -31,7 +42,8 @@ export const installCommand: CommandModule<object, Args> = {
   handler: (args) => {
     const files = installPlan(args.prefix);
     const warnings = installWarnings(args.prefix, process.execPath);
-    if (!args['dry-run']) applyInstall(args.prefix, files);
+    // Ctrl-C waits for the files and the manifest to be written whole (no *.directflip-tmp left).
+    if (!args['dry-run']) uninterrupted(() => applyInstall(args.prefix, files));
     if (args.json) return printJson({ ok: true, dryRun: args['dry-run'], files: files.map((f) => ({ path: f.path, what: f.what, mode: f.mode.toString(8) })), warnings });
     for (const f of files) process.stdout.write(`${args['dry-run'] ? 'would write' : 'wrote'} ${f.path}  (${f.what})\n`);
     for (const w of warnings) process.stderr.write(`directflip: note: ${w}\n`);
@@ -47,7 +59,7 @@ export const uninstallCommand: CommandModule<object, Args> = {
       .example('$0 uninstall --prefix /tmp/root --dry-run', 'Show what would be removed')
       .epilogue('A file changed since install is left in place and named. Exit status: 0 done, 1 nothing installed there.') as Argv<Args>,
   handler: (args) => {
-    const r = applyUninstall(args.prefix, args['dry-run']);
+    const r = uninterrupted(() => applyUninstall(args.prefix, args['dry-run']));
     if (args.json) return printJson({ ok: true, dryRun: args['dry-run'], ...r });
     for (const p of r.removed) process.stdout.write(`${args['dry-run'] ? 'would remove' : 'removed'} ${p}\n`);
     for (const p of r.kept) process.stderr.write(`directflip: kept ${p}: changed since install; remove it yourself if you want it gone\n`);
