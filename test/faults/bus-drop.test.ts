@@ -5,7 +5,7 @@ import { FaultRig, domainXml, faultCase } from '../helpers/fault-rig';
 jest.setTimeout(60_000);
 let rig: FaultRig;
 beforeEach(async () => (rig = await FaultRig.start()));
-afterEach(() => rig.stop());
+afterEach(() => rig?.stop());
 
 /** What the simulated kernel on the root shows, read from its own record: no bus needed to look. */
 const kernelState = (root: string) => JSON.parse(readFileSync(join(root, 'sim-kernel', 'state.json'), 'utf8')).props;

@@ -28,7 +28,7 @@ const XMLS = CONNECTORS.map((c, i) => (i === 3 ? domainXml(i, c, { source: 'qemu
 
 let rig: FaultRig;
 beforeEach(async () => (rig = await FaultRig.start()));
-afterEach(() => rig.stop());
+afterEach(() => rig?.stop());
 
 /**
  * The daemon's own counts come from /proc; the simulated kernel's fb and GEM counts are not on

@@ -9,7 +9,7 @@ import { FaultRig, domainXml, faultCase } from '../helpers/fault-rig';
 jest.setTimeout(60_000);
 let rig: FaultRig;
 beforeEach(async () => (rig = await FaultRig.start()));
-afterEach(() => rig.stop());
+afterEach(() => rig?.stop());
 
 const MONITORS = ['HDMI-A-1', 'eDP-1', 'DP-1'];
 // vm0 and vm1 share HDMI-A-1, vm2 joins eDP-1's console, vm3 lights DP-1 (dark at boot).

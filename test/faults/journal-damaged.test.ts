@@ -5,7 +5,7 @@ import { FaultRig, domainXml, faultCase, uuidOf } from '../helpers/fault-rig';
 jest.setTimeout(60_000);
 let rig: FaultRig;
 beforeEach(async () => (rig = await FaultRig.start()));
-afterEach(() => rig.stop());
+afterEach(() => rig?.stop());
 
 test('a journal damaged at start: bad records are moved aside and reported, the others are re-adopted, the damaged one restored', () =>
   faultCase('journal damaged at start', async () => {

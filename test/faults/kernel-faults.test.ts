@@ -5,7 +5,7 @@ import { FaultRig, domainXml, faultCase } from '../helpers/fault-rig';
 jest.setTimeout(60_000);
 let rig: FaultRig;
 beforeEach(async () => (rig = await FaultRig.start()));
-afterEach(() => rig.stop());
+afterEach(() => rig?.stop());
 
 const vm0 = domainXml(0, 'HDMI-A-1');
 const vm1 = domainXml(1, 'eDP-1');

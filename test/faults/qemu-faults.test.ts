@@ -32,7 +32,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   qemu?.kill('SIGKILL');
-  await rig.stop();
+  await rig?.stop();
   vmBus.stop();
 });
 

@@ -110,8 +110,13 @@ export class FaultRig {
 
   static async start(host = DEFAULT_HOST): Promise<FaultRig> {
     const rig = new FaultRig(host);
-    await rig.bus.start();
-    await rig.startDaemon();
+    try {
+      await rig.bus.start();
+      await rig.startDaemon();
+    } catch (e) {
+      await rig.stop();
+      throw e;
+    }
     return rig;
   }
 
