@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callManager } from '../../src/daemon/client';
 import { introspectionXml } from '../../src/daemon/names';
+import { NobodyScript } from '../helpers/as-nobody';
 import { runHookAsLibvirt, startBus, startDaemon } from '../helpers/bus';
 import type { DaemonProc } from '../helpers/bus';
 import { runCli } from '../helpers/cli';
@@ -108,11 +108,16 @@ test('migrate: refused with on-error="abort", allowed with a warning otherwise, 
   expect(hook(['kiosk-hdmi', 'restore', 'begin', '-'], kioskXml).stdout).toBe('');
 });
 
-test('a caller that is not root gets AccessDenied', () => {
-  const script = `require(${JSON.stringify(join(REPO, 'dist/src/daemon/client.js'))}).callManager(${JSON.stringify(bus.address)}, 'Status', '', [], 5000)
-    .then(() => console.log('answered'), (e) => console.log(e.dbusName ?? e.message))`;
-  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
-  expect(r.stdout.trim()).toBe('io.github.directflip1.Error.AccessDenied');
+test('a caller that is not root gets AccessDenied', async () => {
+  // Bundled into a world-readable directory: the checkout itself may be 0700 (a clone in /root).
+  const script = new NobodyScript(`require(${JSON.stringify(join(REPO, 'src/daemon/client.ts'))}).callManager(${JSON.stringify(bus.address)}, 'Status', '', [], 5000)
+    .then(() => console.log('answered'), (e) => console.log(e.dbusName ?? e.message))`);
+  try {
+    const r = await script.run();
+    expect(r.stdout.trim()).toBe('io.github.directflip1.Error.AccessDenied');
+  } finally {
+    script.remove();
+  }
 });
 
 test('SIGKILL while a domain is active: the restarted daemon still reports it', async () => {
