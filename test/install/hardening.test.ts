@@ -30,7 +30,7 @@ test('the sandbox keeps what the daemon needs, and names no page that does not e
   expect(text).not.toMatch(/^MemoryDenyWriteExecute=/m); // node's JIT
   expect(text).not.toMatch(/^PrivateDevices=yes/m); // would hide /dev/dri and the VFIO groups
   expect(text).not.toMatch(/^(User|DynamicUser|PrivateUsers|PrivateNetwork)=/m); // root on the host's buses
-  expect(settings('CapabilityBoundingSet')).toEqual(['CAP_SETUID CAP_SETGID CAP_KILL CAP_SYS_ADMIN']);
+  expect(settings('CapabilityBoundingSet')).toEqual(['CAP_SETUID CAP_SETGID CAP_KILL CAP_DAC_READ_SEARCH CAP_SYS_ADMIN']);
   expect(settings('DeviceAllow')).toEqual(expect.arrayContaining(['char-drm rw', 'char-vfio rw', '/dev/vfio/vfio rw']));
   expect(settings('RestrictAddressFamilies')).toEqual(['AF_UNIX AF_NETLINK']);
   expect(settings('RuntimeDirectory')).toEqual(['directflip']);
