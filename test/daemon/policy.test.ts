@@ -8,6 +8,7 @@ import { NOBODY, NobodyScript } from '../helpers/as-nobody';
 import { startDaemon } from '../helpers/bus';
 import type { DaemonProc } from '../helpers/bus';
 import { REPO } from '../helpers/fixtures';
+import { reportBadInputs } from '../helpers/report';
 import { startSystemLikeBus } from '../helpers/system-bus';
 
 jest.setTimeout(60_000);
@@ -121,6 +122,8 @@ describe('on a bus configured like the system bus, with the shipped policy', () 
     procs.forEach((m) => m.kill());
     expect(asRoot).toMatch(/io\.github\.directflip1\.Manager\.AssignmentChanged \('kiosk-hdmi', 'prepared'\)/);
     expect(asNobody).not.toMatch(/AssignmentChanged|kiosk-hdmi/);
+    // Tried as nobody: a signal match, a sender match, an eavesdropping match, BecomeMonitor, a call, gdbus monitor.
+    reportBadInputs('dbus-policy-signals', { suite: 'dbus-policy-signals', inputs: 6 });
   });
 
   test('a signal in our interface from anyone else reaches no one, not even root', async () => {
@@ -142,6 +145,7 @@ describe('on a bus configured like the system bus, with the shipped policy', () 
       await rootClient.call(new dbus.Message({ destination: 'io.github.directflip1', path: '/io/github/directflip1', interface: 'io.github.directflip1.Manager', member: 'Prepare', signature: 'ss', body: ['kiosk-hdmi', kioskXml] }));
       await rootClient.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetId' }));
       expect(heard).toEqual(['kiosk-hdmi']);
+      reportBadInputs('dbus-policy-forged-signal', { suite: 'dbus-policy-forged-signal', inputs: 1 });
     } finally {
       forger.remove();
       rootClient.disconnect();

@@ -167,6 +167,7 @@ describe('a running daemon', () => {
     expect(lines.filter((l) => /forged/.test(l) && !/^<\d>domain="kiosk\\n<3>domain=forged" /.test(l))).toEqual([]);
     expect(lines.some((l) => l.includes('released (end\\x1b[2J\\n<3>also forged)'))).toBe(true);
     expect(lines.filter((l) => l.startsWith('<3>'))).toEqual([]);
+    reportBadInputs('log-forgery', { suite: 'log-forgery', inputs: 2 });
   });
 
   test('a caller that is not root is refused, and logged with its uid and pid once per window', async () => {
@@ -190,6 +191,7 @@ describe('a running daemon', () => {
       const refusals = daemon.log().split('\n').filter((l) => l.startsWith('<4>uid=65534 '));
       expect(refusals.length).toBeGreaterThanOrEqual(1);
       expect(refusals.length).toBeLessThan(20);
+      reportBadInputs('dbus-non-root-calls', { suite: 'dbus-non-root-calls', inputs: 20 });
       expect(refusals[0]).toMatch(new RegExp(`^<4>uid=65534 pid=${out.pid} sender=:\\S+ refused io\\.github\\.directflip1\\.Manager\\.Status: io\\.github\\.directflip1\\.Error\\.AccessDenied: directflipd answers only root`));
     } finally {
       script.remove();
