@@ -34,11 +34,12 @@ bus.on('connect', async () => {
   const other = dbus.sessionBus({ busAddress: process.argv[2] });
   const monitor = await errName(other.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus.Monitoring', member: 'BecomeMonitor', signature: 'asu', body: [[], 0] })));
   other.disconnect();
+  const own = await errName(driver('RequestName', 'su', ['io.github.directflip1', 4]));
   const status = await errName(bus.call(new dbus.Message({ destination: 'io.github.directflip1', path: '/io/github/directflip1', interface: 'io.github.directflip1.Manager', member: 'Status' })));
   process.stdout.write('ready\\n');
   process.stdin.once('data', async () => {
     await driver('GetId', '', []);
-    process.stdout.write(JSON.stringify({ seen, eavesdrop, monitor, status }) + '\\n');
+    process.stdout.write(JSON.stringify({ seen, eavesdrop, monitor, status, own }) + '\\n');
     bus.disconnect();
   });
 });`;
@@ -113,6 +114,7 @@ describe('on a bus configured like the system bus, with the shipped policy', () 
     expect(report.seen).toEqual([]);
     expect(report.monitor).toBe('org.freedesktop.DBus.Error.AccessDenied');
     expect(report.status).toBe('org.freedesktop.DBus.Error.AccessDenied');
+    expect(report.own).toBe('org.freedesktop.DBus.Error.AccessDenied');
     expect(['allowed', 'org.freedesktop.DBus.Error.AccessDenied']).toContain(report.eavesdrop);
 
     // The daemon's name going away reaches both monitors after anything it sent before.
@@ -122,8 +124,8 @@ describe('on a bus configured like the system bus, with the shipped policy', () 
     procs.forEach((m) => m.kill());
     expect(asRoot).toMatch(/io\.github\.directflip1\.Manager\.AssignmentChanged \('kiosk-hdmi', 'prepared'\)/);
     expect(asNobody).not.toMatch(/AssignmentChanged|kiosk-hdmi/);
-    // Tried as nobody: a signal match, a sender match, an eavesdropping match, BecomeMonitor, a call, gdbus monitor.
-    reportBadInputs('dbus-policy-signals', { suite: 'dbus-policy-signals', inputs: 6 });
+    // Tried as nobody: a signal match, a sender match, an eavesdropping match, BecomeMonitor, a call, owning the name, gdbus monitor.
+    reportBadInputs('dbus-policy-signals', { suite: 'dbus-policy-signals', inputs: 7 });
   });
 
   test('a signal in our interface from anyone else reaches no one, not even root', async () => {
