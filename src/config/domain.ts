@@ -1,6 +1,7 @@
-import type { Element } from '@xmldom/xmldom';
 import { ConfigError } from './errors';
-import { attr, attributes, childElements, plainChild, plainChildren } from './xml';
+import { attr, attributes, childElements, plainChild, plainChildren, textContent } from './xml';
+import type { InterestRule, XmlElement } from './xml';
+import { DIRECTFLIP_NS } from './types';
 import type { DbusGraphics, MdevHostdev, VideoDevice } from './types';
 
 /** The libvirt parts directflip reads: identity, mdev hostdevs, D-Bus graphics, video models. */
@@ -27,15 +28,34 @@ function libvirtUuid(path: string, v: string, attribute?: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export function readDomain(root: Element): DomainParts {
-  if (root.namespaceURI || root.localName !== 'domain') {
-    throw domainError(root.tagName, 'is not a libvirt domain: the root element must be <domain>', { allowed: 'the output of virsh dumpxml DOMAIN' });
+const DEVICES_READ = ['hostdev', 'graphics', 'video'];
+
+/**
+ * The parts of a domain XML that readDomain and the metadata reader look at. The rest (disks,
+ * interfaces, CPU tuning, other programs' metadata…) is parsed for well-formedness but not kept,
+ * so a huge document costs no tree.
+ */
+export const DOMAIN_INTEREST: InterestRule = (up, el) => {
+  if (up.length === 0) return 'choose';
+  if (up.length === 1) {
+    if (el.uri) return 'skip';
+    if (el.local === 'name' || el.local === 'uuid') return 'keep';
+    return el.local === 'metadata' || el.local === 'devices' ? 'choose' : 'skip';
+  }
+  if (up.length === 2 && up[1].local === 'metadata') return el.uri === DIRECTFLIP_NS ? 'keep' : 'shell';
+  if (up.length === 2 && up[1].local === 'devices') return !el.uri && DEVICES_READ.includes(el.local) ? 'keep' : 'skip';
+  return 'skip';
+};
+
+export function readDomain(root: XmlElement): DomainParts {
+  if (root.uri || root.local !== 'domain') {
+    throw domainError(root.name, 'is not a libvirt domain: the root element must be <domain>', { allowed: 'the output of virsh dumpxml DOMAIN' });
   }
   const nameEl = plainChild(root, 'name');
-  const name = nameEl?.textContent?.trim() ?? '';
+  const name = nameEl ? textContent(nameEl).trim() : '';
   if (!name) throw domainError('domain/name', 'is missing or empty: a domain needs a <name>');
   const uuidEl = plainChild(root, 'uuid');
-  const uuid = uuidEl ? libvirtUuid('domain/uuid', uuidEl.textContent?.trim() ?? '') : null;
+  const uuid = uuidEl ? libvirtUuid('domain/uuid', textContent(uuidEl).trim()) : null;
   const devices = plainChild(root, 'devices');
   return {
     name,
@@ -50,7 +70,7 @@ function onOff(v: string | undefined): 'on' | 'off' | null {
   return v === 'on' || v === 'off' ? v : null;
 }
 
-function readMdevs(devices: Element): MdevHostdev[] {
+function readMdevs(devices: XmlElement): MdevHostdev[] {
   const out: MdevHostdev[] = [];
   plainChildren(devices, 'hostdev').forEach((h, i) => {
     if (attr(h, 'mode') !== 'subsystem' || attr(h, 'type') !== 'mdev') return;
@@ -72,7 +92,7 @@ function readMdevs(devices: Element): MdevHostdev[] {
 }
 
 /** libvirt writes `domain='0x0000' bus='0x00' slot='0x02' function='0x0'`. */
-function pciAddress(a: Element): string | null {
+function pciAddress(a: XmlElement): string | null {
   const n = (k: string) => {
     const v = attr(a, k);
     return v !== undefined && /^(0x)?[0-9a-fA-F]+$/.test(v) ? parseInt(v, v.startsWith('0x') ? 16 : 10) : NaN;
@@ -83,17 +103,17 @@ function pciAddress(a: Element): string | null {
   return `${hex(d, 4)}:${hex(b, 2)}:${hex(s, 2)}.${f.toString(16)}`;
 }
 
-function readGraphics(devices: Element): DbusGraphics[] {
+function readGraphics(devices: XmlElement): DbusGraphics[] {
   return plainChildren(devices, 'graphics')
     .filter((g) => attr(g, 'type') === 'dbus')
     .map((g) => ({
       attributes: attributes(g),
-      children: childElements(g).map((c) => ({ name: c.tagName, attributes: attributes(c) })),
+      children: childElements(g).map((c) => ({ name: c.name, attributes: attributes(c) })),
       address: attr(g, 'address') ?? null,
     }));
 }
 
-function readVideo(devices: Element): VideoDevice[] {
+function readVideo(devices: XmlElement): VideoDevice[] {
   return plainChildren(devices, 'video').flatMap((v) => {
     const m = plainChild(v, 'model');
     const type = m && attr(m, 'type');

@@ -1,5 +1,6 @@
-import { readDomain } from './domain';
-import { checkInput } from './limits';
+import { DOMAIN_INTEREST, readDomain } from './domain';
+import { decodeXml } from './decode';
+import { checkSize } from './limits';
 import { findOurElement, readDirectflip } from './metadata';
 import type { DomainConfig } from './types';
 import { parseXml } from './xml';
@@ -11,8 +12,8 @@ export { MAX_INPUT_BYTES } from './limits';
 
 /** Parse and validate a libvirt domain XML. Throws ConfigError; never anything else for bad input. */
 export function parseDomainXml(input: string | Buffer): DomainConfig {
-  const doc = parseXml(checkInput(input));
-  const root = doc.documentElement!;
+  checkSize(input);
+  const root = parseXml(decodeXml(input), DOMAIN_INTEREST);
   const domain = readDomain(root);
   const ours = findOurElement(root);
   const directflip = ours ? readDirectflip(ours, domain.mdevs.map((m) => m.uuid)) : null;

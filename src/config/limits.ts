@@ -31,17 +31,3 @@ export function checkSize(input: string | Buffer): void {
   if (bytes > MAX_INPUT_BYTES) throw tooLarge(bytes);
 }
 
-/**
- * libvirt never emits a DOCTYPE in a domain XML, so refusing it loses nothing and closes entity
- * expansion (billion laughs) and external entities entirely.
- */
-export function checkInput(input: string | Buffer): string {
-  checkSize(input);
-  const text = typeof input === 'string' ? input : input.toString('utf8');
-  const m = /<!(DOCTYPE|ENTITY)/i.exec(text);
-  if (m) {
-    const line = text.slice(0, m.index).split('\n').length;
-    throw new ConfigError('EDF_DOCTYPE', `<!${m[1]}> declarations are refused: a libvirt domain XML has none, and entities could expand without bound`, { line });
-  }
-  return text;
-}

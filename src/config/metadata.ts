@@ -1,24 +1,24 @@
-import type { Element } from '@xmldom/xmldom';
 import { ConfigError } from './errors';
 import * as rule from './rules';
 import { DIRECTFLIP_NS } from './types';
 import type { DirectflipConfig, OutputConfig, PlaneConfig, PlaneSourceKind, PlaneTarget } from './types';
-import { childElements, lineOf, plainChild } from './xml';
+import { childElements, isNamespaceDeclaration, plainChild } from './xml';
+import type { XmlElement } from './xml';
 
 /** Anything under this base that is not exactly our URI is a typo or a version we don't speak. */
 const NS_BASE_RE = /^https?:\/\/directflip\.github\.io\/xmlns\//;
 
 /** The one element of our namespace in `<metadata>`, or null when the domain is not configured. */
-export function findOurElement(root: Element): Element | null {
+export function findOurElement(root: XmlElement): XmlElement | null {
   const metadata = plainChild(root, 'metadata');
   if (!metadata) return null;
-  const ours: Element[] = [];
+  const ours: XmlElement[] = [];
   for (const el of childElements(metadata)) {
-    const ns = el.namespaceURI ?? '';
+    const ns = el.uri;
     if (ns === DIRECTFLIP_NS) ours.push(el);
     else if (NS_BASE_RE.test(ns)) {
       throw new ConfigError('EDF_NAMESPACE', `uses the unknown directflip namespace ${JSON.stringify(ns)}`, {
-        path: `metadata/${el.tagName}`,
+        path: `metadata/${el.name}`,
         allowed: DIRECTFLIP_NS,
         ...line(el),
       });
@@ -34,22 +34,20 @@ export function findOurElement(root: Element): Element | null {
   return ours[0] ?? null;
 }
 
-function line(el: Element): { line?: number } {
-  const l = lineOf(el);
-  return l === undefined ? {} : { line: l };
+function line(el: XmlElement): { line: number } {
+  return { line: el.line };
 }
 
 /** Attribute reader for one element: refuses what it doesn't know, remembers what it read. */
 class Attrs {
   constructor(
-    private readonly el: Element,
+    private readonly el: XmlElement,
     readonly path: string,
     private readonly known: readonly string[],
   ) {
-    for (let i = 0; i < el.attributes.length; i++) {
-      const a = el.attributes.item(i)!;
-      if (a.name === 'xmlns' || a.prefix === 'xmlns') continue;
-      if (a.namespaceURI || !known.includes(a.localName ?? a.name)) {
+    for (const a of el.attrs) {
+      if (isNamespaceDeclaration(a)) continue;
+      if (a.uri || !known.includes(a.local)) {
         throw new ConfigError('EDF_UNKNOWN_ATTRIBUTE', 'is not a directflip attribute here', {
           path,
           attribute: a.name,
@@ -62,7 +60,7 @@ class Attrs {
   }
 
   get(name: string): string | undefined {
-    return this.el.hasAttribute(name) ? this.el.getAttribute(name)! : undefined;
+    return this.el.attrs.find((a) => a.name === name)?.value;
   }
 
   required(name: string, example: string): string {
@@ -84,31 +82,29 @@ class Attrs {
 }
 
 /** Our children by local name, refusing other elements and stray text. */
-function ourChildren(el: Element, path: string, name: string): Element[] {
-  const out: Element[] = [];
-  for (let n = el.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === 3 || n.nodeType === 4) {
-      if ((n.nodeValue ?? '').trim()) {
-        throw new ConfigError('EDF_TEXT', 'holds text; directflip elements hold only elements', { path, value: (n.nodeValue ?? '').trim().slice(0, 40) });
+function ourChildren(el: XmlElement, path: string, name: string): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (const c of el.children) {
+    if (c.kind === 'text') {
+      if (c.text.trim()) {
+        throw new ConfigError('EDF_TEXT', 'holds text; directflip elements hold only elements', { path, value: c.text.trim().slice(0, 40) });
       }
       continue;
     }
-    if (n.nodeType !== 1) continue;
-    const c = n as Element;
-    if (c.namespaceURI === DIRECTFLIP_NS && c.localName === name) {
+    if (c.uri === DIRECTFLIP_NS && c.local === name) {
       out.push(c);
       continue;
     }
-    const why = c.namespaceURI === DIRECTFLIP_NS ? 'is not a directflip element here' : `is not in the directflip namespace (write it with the same prefix as its parent)`;
-    throw new ConfigError('EDF_UNKNOWN_ELEMENT', why, { path: `${path}/${c.tagName}`, allowed: name ? `<${name}>` : 'no child elements', ...line(c) });
+    const why = c.uri === DIRECTFLIP_NS ? 'is not a directflip element here' : `is not in the directflip namespace (write it with the same prefix as its parent)`;
+    throw new ConfigError('EDF_UNKNOWN_ELEMENT', why, { path: `${path}/${c.name}`, allowed: name ? `<${name}>` : 'no child elements', ...line(c) });
   }
   return out;
 }
 
-export function readDirectflip(el: Element, mdevUuids: readonly string[]): DirectflipConfig {
+export function readDirectflip(el: XmlElement, mdevUuids: readonly string[]): DirectflipConfig {
   const path = 'directflip';
-  if (el.localName !== 'directflip') {
-    throw new ConfigError('EDF_UNKNOWN_ELEMENT', 'is not a directflip element', { path: `metadata/${el.tagName}`, allowed: '<directflip>', ...line(el) });
+  if (el.local !== 'directflip') {
+    throw new ConfigError('EDF_UNKNOWN_ELEMENT', 'is not a directflip element', { path: `metadata/${el.name}`, allowed: '<directflip>', ...line(el) });
   }
   const a = new Attrs(el, path, ['on-error']);
   const onError = a.optional('on-error', (w, v) => rule.oneOf(w, v, ['warn', 'abort'] as const)) ?? 'warn';
@@ -134,7 +130,7 @@ export function readDirectflip(el: Element, mdevUuids: readonly string[]): Direc
   return { onError, outputs };
 }
 
-function readOutput(el: Element, path: string, mdevUuids: readonly string[]): OutputConfig {
+function readOutput(el: XmlElement, path: string, mdevUuids: readonly string[]): OutputConfig {
   const a = new Attrs(el, path, ['connector', 'card', 'mode', 'restore']);
   const connector = rule.connector(a.where('connector'), a.required('connector', 'a KMS connector name, e.g. HDMI-A-1'));
   const card = a.optional('card', rule.card);
@@ -173,7 +169,7 @@ function target(w: rule.Where, v: string): PlaneTarget {
   });
 }
 
-function readPlane(el: Element, path: string, mdevUuids: readonly string[]): PlaneConfig {
+function readPlane(el: XmlElement, path: string, mdevUuids: readonly string[]): PlaneConfig {
   const a = new Attrs(el, path, ['from', 'mdev', 'console', 'source', 'to', 'x', 'y', 'width', 'height', 'zpos']);
   ourChildren(el, path, '');
   const from = rule.oneOf(a.where('from'), a.required('from', 'primary or cursor'), ['primary', 'cursor'] as const);

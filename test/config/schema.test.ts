@@ -23,9 +23,11 @@ test('the schema rejects a wrong element', () => {
   expect(relaxngAccepts(['<directflip xmlns="https://directflip.github.io/xmlns/domain/1"/>'])).toEqual([false]);
 });
 
+// A document that is not well-formed XML has no element to hand the schema, even where a lenient
+// extractor (the helper's xmldom) still finds one in it.
 const cases = configFixtures()
   .map((f) => ({ ...f, els: directflipElements(f.xml), got: outcome(f.xml) }))
-  .filter((c) => c.els !== null && c.els.length > 0);
+  .filter((c) => c.els !== null && c.els.length > 0 && !(!c.got.ok && c.got.error.code === 'EDF_XML'));
 
 test('the schema applies to most of the corpus', () => {
   expect(cases.length).toBeGreaterThanOrEqual(40);

@@ -23,7 +23,8 @@ export const validateCommand: CommandModule<object, Args> = {
       .example('virsh dumpxml win11 | $0 validate -', 'Check a defined domain')
       .example('$0 validate --json kiosk.xml', 'Print the parsed DomainConfig as JSON')
       .epilogue(
-        'Checks XML well-formedness, the 4 MiB input limit, refuses DOCTYPE/ENTITY declarations, finds the ' +
+        'Checks XML 1.0 well-formedness as libvirt (libxml2) does, with the encoding the XML declaration names, ' +
+          'the 4 MiB input limit (the same byte count the hook uses), refuses a DOCTYPE (so no entity is ever expanded), finds the ' +
           '<directflip> element by its namespace URI (https://directflip.github.io/xmlns/domain/1, any prefix) and ' +
           'validates every attribute. Nothing on the host is touched: which source and host plane each guest plane ' +
           'gets is decided by `directflip plan`.\n\n' +
