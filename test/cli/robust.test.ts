@@ -156,7 +156,8 @@ fs.mkdtempSync = function (...a) {
     );
     const p = spawn(process.execPath, ['-r', preload, BIN, command, ...args], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
     const done = exited(p);
-    while (!existsSync(`${hold}.made`)) await new Promise((r) => setTimeout(r, 20));
+    while (!existsSync(`${hold}.made`) && p.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(`${hold}.made`)).toBe(true); // else it ended before making its directory
     expect(readdirSync(tmp)).toEqual([expect.stringMatching(/^directflip-sim-/)]);
     p.kill('SIGINT');
     writeFileSync(hold, '');

@@ -88,7 +88,8 @@ fs.renameSync = function (...a) {
   const root = join(prefix, 'root');
   const p = spawn(process.execPath, ['-r', preload, BIN, 'install', '--prefix', root], { stdio: ['ignore', 'pipe', 'pipe'] });
   const done = new Promise<number | null>((res) => p.once('close', res));
-  while (!existsSync(`${hold}.held`)) await new Promise((r) => setTimeout(r, 20));
+  while (!existsSync(`${hold}.held`) && p.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+  expect(existsSync(`${hold}.held`)).toBe(true); // else it ended before its first rename
   p.kill('SIGINT');
   writeFileSync(hold, '');
   expect([0, 130]).toContain(await done);
