@@ -12,14 +12,16 @@ test('unplug and replug: the status changes, the routing stays, and a HOTPLUG ue
   const { host, dev } = simKms('gvt-skylake');
   const events: Uevent[] = [];
   const stop = host.watchUevents((e) => events.push(e));
+  const failures: string[] = [];
   host.watchUevents(() => {
     throw new Error('a listener that fails');
-  });
+  }, (e) => failures.push(e.message));
   const hdmi = readTopology(dev).connectors.find((c) => c.name === 'HDMI-A-1')!;
   host.card.hotplug('HDMI-A-1', false);
   expect(events).toEqual([]); // delivered later, as a netlink socket does
   await nextTick();
   expect(events).toHaveLength(1);
+  expect(failures).toEqual(['a listener that fails']); // told to its own onError, nobody else disturbed
   expect(events[0]).toMatchObject({ action: 'change', subsystem: 'drm', devpath: expect.stringMatching(/\/drm\/card0$/) });
   expect(events[0].env).toMatchObject({ HOTPLUG: '1', CONNECTOR: String(hdmi.id), DEVNAME: 'dri/card0', SUBSYSTEM: 'drm' });
   const gone = dev.getConnector(hdmi.id);

@@ -83,8 +83,8 @@ export class SimHost implements KernelBackend {
     this.dmabufs.close(fd);
   }
 
-  watchUevents(cb: (ev: Uevent) => void): () => void {
-    return this.card.watchUevents(cb);
+  watchUevents(cb: (ev: Uevent) => void, onError?: (e: Error) => void): () => void {
+    return this.card.watchUevents(cb, onError);
   }
 
   /** The process lets go: what it left open is closed by whoever resumes this kernel. */

@@ -233,12 +233,17 @@ export class SimCard {
     for (const l of this.ueventListeners) setImmediate(() => l(ev));
   }
 
-  watchUevents(cb: (ev: Uevent) => void): () => void {
+  /** A listener's failure is its own (to `onError`): the kernel's other listeners still hear it. */
+  watchUevents(cb: (ev: Uevent) => void, onError?: (e: Error) => void): () => void {
     const l = (ev: Uevent) => {
       try {
         cb(ev);
-      } catch {
-        // A listener's failure is its own; the kernel's other listeners still hear the event.
+      } catch (e) {
+        try {
+          onError?.(e instanceof Error ? e : new Error(String(e)));
+        } catch {
+          // nothing may leave a uevent delivery
+        }
       }
     };
     this.ueventListeners.add(l);
