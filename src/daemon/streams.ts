@@ -152,7 +152,7 @@ export class DomainStreams {
         a.link.on('close', (err?: Error & { code?: string }) => {
           if (s.state !== 'streaming') return;
           if (!err || err.code === 'EDF_PEER_CLOSED') return void Object.assign(s, { state: 'stopped', detail: 'QEMU closed the display link' });
-          Object.assign(s, { state: 'failed', detail: `the display link was closed: ${err.message}` });
+          Object.assign(s, { state: 'failed', detail: printable(`the display link was closed: ${err.message}`) });
           this.warn(`${keys}: ${s.detail}`);
         });
         Object.assign(s, {
@@ -164,7 +164,7 @@ export class DomainStreams {
       .catch((e: unknown) => {
         attached?.link.close();
         attached?.detach();
-        Object.assign(s, { state: 'failed', detail: `cannot attach to the D-Bus display at ${address}: ${e instanceof Error ? e.message : String(e)}` });
+        Object.assign(s, { state: 'failed', detail: printable(`cannot attach to the D-Bus display at ${address}: ${e instanceof Error ? e.message : String(e)}`) });
         this.warn(`${keys}: ${s.detail}`);
       });
   }
@@ -202,4 +202,13 @@ export class DomainStreams {
       this.warn(`stopping ${s.planes.map((p) => p.key).join(', ')}: ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * A detail fit for status and the log: what QEMU or its bus said may hold a NUL (which no D-Bus
+ * string may, so the Streams reply would be dropped) or a newline; cut to 500 characters.
+ */
+function printable(s: string): string {
+  const clean = s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean;
 }

@@ -3,7 +3,7 @@ import { closeSync } from 'node:fs';
 import { FD_WRITABLE, recvWithFds, sendWithFds, watchFd } from '../kernel/native-socket';
 import type { FdWatcher } from '../kernel/native-socket';
 
-import { messageLength, PeerProtocolError, readBody, readHeader } from './dbus-wire';
+import { messageLength, PeerProtocolError, quoted, readBody, readHeader } from './dbus-wire';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // dbus-next's marshalling, without its connection: it can neither adopt a socketpair nor count
@@ -105,7 +105,14 @@ export class PeerLink extends EventEmitter {
   private flush(): void {
     while (this.tx.length && this.state !== 'closed') {
       const head = this.tx[0];
-      const n = sendWithFds(this.fd, head.buf, head.fds);
+      let n: number;
+      try {
+        n = sendWithFds(this.fd, head.buf, head.fds);
+      } catch (e) {
+        // The peer went away (EPIPE, ECONNRESET): that ends the link, never the caller of a
+        // reply, which may be a timer or a flip event with no one to catch it.
+        return this.close(new PeerClosed(`the peer is gone: ${(e as Error).message}`));
+      }
       if (n === 0) return this.watcher?.wantWritable(true);
       head.fds = []; // they went with the first byte
       head.buf = head.buf.subarray(n);
@@ -178,7 +185,7 @@ export class PeerLink extends EventEmitter {
         this.authLines = '';
         this.authDone.resolve();
         return;
-      } else return this.close(new Error(`authentication refused: ${line}`));
+      } else return this.close(new Error(`authentication refused: ${quoted(line)}`));
     }
   }
 

@@ -33,6 +33,14 @@ const FIELD_TYPE: Record<number, string> = { 1: 'o', 2: 's', 3: 's', 4: 's', 5: 
 const MAX_VARIANT_DEPTH = 64;
 
 const pad8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/**
+ * Text the peer chose, for a message: quoted, escaped (a NUL or a newline cannot reach a log
+ * line or a D-Bus string, which may not hold a NUL) and cut to 64 characters.
+ */
+export function quoted(s: string): string {
+  return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+}
 const bad = (why: string): never => {
   throw new PeerProtocolError(why);
 };
@@ -47,34 +55,34 @@ export function checkSignature(sig: string, single = false): void {
   let i = 0;
   const one = (arrays: number, structs: number): void => {
     const c = sig[i++];
-    if (c === undefined) return bad(`signature "${sig}" ends inside a type`);
+    if (c === undefined) return bad(`signature ${quoted(sig)} ends inside a type`);
     if (BASIC.includes(c) || c === 'v') return;
     if (c === 'a') {
-      if (arrays >= 32) bad(`signature "${sig}" nests arrays deeper than 32`);
+      if (arrays >= 32) bad(`signature ${quoted(sig)} nests arrays deeper than 32`);
       if (sig[i] === '{') {
         i++;
-        if (!BASIC.includes(sig[i++] ?? '')) bad(`signature "${sig}" has a dict entry whose key is not a basic type`);
+        if (!BASIC.includes(sig[i++] ?? '')) bad(`signature ${quoted(sig)} has a dict entry whose key is not a basic type`);
         one(arrays + 1, structs + 1);
-        if (sig[i++] !== '}') bad(`signature "${sig}" has a dict entry without exactly one value`);
+        if (sig[i++] !== '}') bad(`signature ${quoted(sig)} has a dict entry without exactly one value`);
         return;
       }
       return one(arrays + 1, structs);
     }
     if (c === '(') {
-      if (structs >= 32) bad(`signature "${sig}" nests structs deeper than 32`);
-      if (sig[i] === ')') bad(`signature "${sig}" has an empty struct`);
+      if (structs >= 32) bad(`signature ${quoted(sig)} nests structs deeper than 32`);
+      if (sig[i] === ')') bad(`signature ${quoted(sig)} has an empty struct`);
       while (sig[i] !== ')') one(arrays, structs + 1);
       i++;
       return;
     }
-    bad(`signature "${sig}" has the type code "${c}", which D-Bus does not define`);
+    bad(`signature ${quoted(sig)} has the type code ${quoted(c)}, which D-Bus does not define`);
   };
   let types = 0;
   while (i < sig.length) {
     one(0, 0);
     types++;
   }
-  if (single && types !== 1) bad(`a variant's signature "${sig}" is not one complete type`);
+  if (single && types !== 1) bad(`a variant's signature ${quoted(sig)} is not one complete type`);
 }
 
 /** A reader whose variants are checked before they are read, and nested at most 64 deep. */
@@ -149,6 +157,6 @@ export function readBody(buf: Buffer, h: Header, fds: number[]): unknown[] {
   const b = new CheckedBuffer(buf, fds);
   b.pos = h.bodyStart;
   const body = b.read(sig);
-  if (b.pos !== buf.length) bad(`the body of signature "${sig}" is ${buf.length - h.bodyStart} bytes, but its values end at byte ${b.pos - h.bodyStart}`);
+  if (b.pos !== buf.length) bad(`the body of signature ${quoted(sig)} is ${buf.length - h.bodyStart} bytes, but its values end at byte ${b.pos - h.bodyStart}`);
   return body;
 }

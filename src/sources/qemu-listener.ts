@@ -1,6 +1,7 @@
 import { closeSync } from 'node:fs';
 import type { PeerLink, PeerMessage } from './dbus-peer';
 import { MESSAGE, NO_REPLY_EXPECTED, PeerProtocolError } from './dbus-peer';
+import { quoted } from './dbus-wire';
 import { CursorScanout } from './cursor-scanout';
 import { DmabufScanout } from './dmabuf-scanout';
 import { PixelScanout } from './pixel-scanout';
@@ -82,7 +83,7 @@ export class DisplayListener {
     if (want === undefined) return null;
     const fds = m.member === 'ScanoutDMABUF' ? 1 : 0;
     if (m.fds.length !== fds) return `${m.member} came with ${m.fds.length} file descriptors, not ${fds}`;
-    if ((m.signature ?? '') !== want) return `${m.member} came with the signature "${m.signature ?? ''}", not "${want}"`;
+    if ((m.signature ?? '') !== want) return `${m.member} came with the signature ${quoted(m.signature ?? '')}, not "${want}"`;
     return null;
   }
 
@@ -95,7 +96,7 @@ export class DisplayListener {
         return this.link.close(new PeerProtocolError(`QEMU sent a malformed call: ${wrong}`));
       }
       if (m.interface === 'org.freedesktop.DBus.Properties' && m.member === 'GetAll') return this.link.reply(m, 'a{sv}', [{}]);
-      if (m.interface !== undefined && m.interface !== LISTENER) throw new Unsupported(`${m.interface}.${m.member} is not served here`);
+      if (m.interface !== undefined && m.interface !== LISTENER) throw new Unsupported(`${quoted(`${m.interface}.${m.member ?? ''}`)} is not served here`);
       this.handle(m);
       if (m.member === 'UpdateDMABUF' || m.member === 'ScanoutDMABUF') this.replyAfterFlip(m);
       else this.link.reply(m);
@@ -166,7 +167,7 @@ export class DisplayListener {
         }
         return m.member === 'CursorDefine' ? this.cursor.define(b) : this.cursor.mouse(b);
       default:
-        throw new Unsupported(`${m.member} is not a Listener method this daemon serves`);
+        throw new Unsupported(`${quoted(m.member ?? '')} is not a Listener method this daemon serves`);
     }
   }
 

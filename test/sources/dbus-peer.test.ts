@@ -73,7 +73,7 @@ test('a refused handshake rejects open() and closes the link', async () => {
   // A server that answers with REJECTED.
   const fake = new PeerLink(b, 'client');
   writeSync(b, 'REJECTED EXTERNAL\r\n');
-  await expect(opening).rejects.toThrow(/authentication refused: REJECTED/);
+  await expect(opening).rejects.toThrow(/authentication refused: "REJECTED/);
   fake.close();
 });
 
@@ -140,4 +140,13 @@ test('messages sent just before the peer hangs up are still delivered', async ()
   qemu.close();
   expect(await closed).toMatchObject({ code: 'EDF_PEER_CLOSED' });
   expect(got.map((m) => m.member)).toEqual(['M0', 'M1', 'M2']);
+});
+
+test('sending to a peer that has gone closes the link instead of throwing at the sender', async () => {
+  const { ours, qemu } = await pair();
+  const closed = new Promise<unknown>((r) => ours.on('close', r));
+  qemu.close();
+  // Before the hang-up is read, a reply goes out: EPIPE, which must not reach this caller.
+  expect(() => ours.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/p', interface: 'x.y', member: 'Late' })).not.toThrow();
+  expect(await closed).toMatchObject({ code: 'EDF_PEER_CLOSED' });
 });

@@ -1,10 +1,11 @@
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
-import type { PeerLink } from '../../src/sources/dbus-peer';
+import { writeSync } from 'node:fs';
+import type { PeerLink, PeerMessage } from '../../src/sources/dbus-peer';
 import { MESSAGE } from '../../src/sources/dbus-peer';
 import type { FramePipeline } from '../../src/sources/pipeline';
 import { PIXMAN } from '../../src/sources/qemu-listener';
-import { listenerRig } from '../helpers/listener-rig';
+import { listenerCall, listenerRig } from '../helpers/listener-rig';
 import type { ListenerRig } from '../helpers/listener-rig';
 import { settleVblanks, shownAt } from '../helpers/screen';
 
@@ -111,3 +112,20 @@ test('10 000 Updates: only damaged bytes are copied, no fb or GEM growth, and a 
   expect(sim.card.gemHandleCount).toBe(gems);
   expect(shown(last.x, last.y)).toEqual([9_999 & 255, 7, 9]); // the newest update is what shows
 }, 120_000);
+
+test('a method name holding a NUL and a newline is refused as NotSupported, escaped, and the link stays open', async () => {
+  // D-Bus strings may hold no NUL, but the bytes can: the refusal must still marshal.
+  const { buf } = listenerCall('BoXgusY', '', [], 77);
+  const at = buf.indexOf('BoXgusY');
+  buf.write('\0', at + 2, 'latin1');
+  buf.write('\n', at + 6, 'latin1');
+  const got = new Promise<PeerMessage>((r) => qemu.once('message', r));
+  writeSync(qemu.fd, buf);
+  const m = await got;
+  expect([m.type, m.errorName, m.replySerial]).toEqual([MESSAGE.ERROR, 'org.freedesktop.DBus.Error.NotSupported', 77]);
+  expect(m.body[0]).toBe('"Bo\\u0000gus\\n" is not a Listener method this daemon serves');
+  // Still serving: a frame after it is shown.
+  send('Scanout', 'uuuuay', [W, H, W * 4, PIXMAN.x8r8g8b8, solid(W, H, [0, 0, 77])]);
+  await settle();
+  expect(shown(5, 5)).toEqual([0, 0, 77]);
+});
