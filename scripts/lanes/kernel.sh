@@ -11,12 +11,15 @@
 # Environment: DIRECTFLIP_KERNEL_CACHE (cache dir), DIRECTFLIP_KERNEL_TIMEOUT (guest seconds),
 # DIRECTFLIP_KERNEL_VERBOSE=1 (echo the guest console live), DIRECTFLIP_KERNEL_FILTER=REGEX (run
 # only the tests whose full name matches; such a run always fails).
+# Another kernel than Debian 12's own (scripts/lanes/kernel-current.sh): DIRECTFLIP_KERNEL_ABI,
+# DIRECTFLIP_KERNEL_HEADERS (a headers tree), DIRECTFLIP_KERNEL_SOURCE_TAR and _SOURCE_VERSION
+# (its linux-source tarball), DIRECTFLIP_KERNEL_ARTIFACTS; then no kernel package is installed.
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 LANE=$ROOT/scripts/lanes/kernel
 CACHE=${DIRECTFLIP_KERNEL_CACHE:-/var/cache/directflip-kernel-lane}
-ART=$ROOT/artifacts/kernel-lane
+ART=${DIRECTFLIP_KERNEL_ARTIFACTS:-$ROOT/artifacts/kernel-lane}
 TIMEOUT=${DIRECTFLIP_KERNEL_TIMEOUT:-420}
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 
@@ -40,7 +43,7 @@ step "resolve the kernel ABI (linux-image-amd64)"
 resolve_abi() {
   apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1
 }
-ABI=$(resolve_abi || true)
+ABI=${DIRECTFLIP_KERNEL_ABI:-$(resolve_abi || true)}
 if [ -z "$ABI" ]; then
   apt-get update -qq || fail "apt-get update"
   ABI=$(resolve_abi || true)
@@ -49,7 +52,8 @@ fi
 echo "kernel lane: kernel ABI $ABI"
 
 step "install Debian packages"
-PKGS="qemu-system-x86 busybox-static cpio xz-utils kmod linux-source-6.1 linux-headers-$ABI build-essential"
+PKGS="qemu-system-x86 busybox-static cpio xz-utils kmod build-essential"
+[ -n "${DIRECTFLIP_KERNEL_HEADERS:-}" ] || PKGS="$PKGS linux-source-6.1 linux-headers-$ABI"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -60,8 +64,10 @@ if [ -n "$missing" ]; then
     { apt-get update -qq && apt-get install -y -qq $missing >/dev/null 2>"$CACHE/apt.log"; } ||
     { tail -n 20 "$CACHE/apt.log" >&2; fail "apt-get install$missing"; }
 fi
-SRCVER=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-HEADERS=/usr/src/linux-headers-$ABI
+SRCTAR=${DIRECTFLIP_KERNEL_SOURCE_TAR:-/usr/src/linux-source-6.1.tar.xz}
+SRCDIR=$(basename "$SRCTAR" .tar.xz)
+SRCVER=${DIRECTFLIP_KERNEL_SOURCE_VERSION:-$(dpkg-query -W -f='${Version}' linux-source-6.1)}
+HEADERS=${DIRECTFLIP_KERNEL_HEADERS:-/usr/src/linux-headers-$ABI}
 [ -f "$HEADERS/Makefile" ] || fail "$HEADERS/Makefile is missing (linux-headers-$ABI)"
 
 # --- 2. The kernel itself: unpacked into the cache, never installed into /boot ------------------
@@ -81,19 +87,19 @@ KMODS=$KDIR/root/lib/modules/$ABI
 [ -f "$VMLINUZ" ] && [ -d "$KMODS/kernel" ] || fail "the unpacked linux-image-$ABI has no vmlinuz or modules"
 
 # --- 3. Module sources Debian does not build (GPL-2.0: extracted here, never committed) --------
-step "extract vkms and mbochs from linux-source-6.1 $SRCVER"
+step "extract vkms and mbochs from $SRCDIR $SRCVER"
 SRC=$CACHE/src-$SRCVER
 if [ ! -f "$SRC/.done" ]; then
   rm -rf "$SRC"
   mkdir -p "$SRC"
-  tar -C "$SRC" -xJf /usr/src/linux-source-6.1.tar.xz --strip-components=1 --wildcards \
-    'linux-source-6.1/drivers/gpu/drm/vkms/*' 'linux-source-6.1/samples/vfio-mdev/mbochs.c' ||
-    fail "tar: vkms and mbochs from /usr/src/linux-source-6.1.tar.xz"
+  tar -C "$SRC" -xJf "$SRCTAR" --strip-components=1 --wildcards \
+    "$SRCDIR/drivers/gpu/drm/vkms/*" "$SRCDIR/samples/vfio-mdev/mbochs.c" ||
+    fail "tar: vkms and mbochs from $SRCTAR"
   touch "$SRC/.done"
 fi
 
 # --- 4. Patch and build them out of tree against the matching headers --------------------------
-step "build vkms.ko and mbochs.ko against linux-headers-$ABI"
+step "build vkms.ko and mbochs.ko against $HEADERS"
 KEY=$(cat "$LANE/patch-sources.pl" "$LANE/vkms.Kbuild" "$LANE/mbochs.Kbuild" | sha256sum | cut -c1-12)
 MODS=$CACHE/modules-$ABI-$SRCVER-$KEY
 if [ ! -f "$MODS/.done" ]; then
@@ -123,15 +129,18 @@ if [ ! -f "$STAGE/.done" ]; then
   cp "$KMODS"/modules.order "$KMODS"/modules.builtin "$KMODS"/modules.builtin.modinfo "$SM/"
   cp "$MODS/vkms.ko" "$MODS/mbochs.ko" "$SM/extra/"
   declare -A seen=()
-  modpath() { find "$KMODS/kernel" -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" | head -n1; }
+  # 6.12 ships its modules xz-compressed: they are staged decompressed, for busybox's modprobe.
+  modpath() { local d; d=$(echo "$1" | tr _ -); find "$KMODS/kernel" -name "$1.ko" -o -name "$d.ko" -o -name "$1.ko.xz" -o -name "$d.ko.xz" | head -n1; }
   add() {
-    local name=$1 f deps d
+    local name=$1 f rel deps d
     [ -n "${seen[$name]:-}" ] && return 0
     seen[$name]=1
     f=$(modpath "$name")
     [ -n "$f" ] || fail "module $name is not in linux-image-$ABI"
-    mkdir -p "$SM/$(dirname "${f#"$KMODS"/}")"
-    cp "$f" "$SM/${f#"$KMODS"/}"
+    rel=${f#"$KMODS"/}
+    rel=${rel%.xz}
+    mkdir -p "$SM/$(dirname "$rel")"
+    case $f in *.xz) xz -dc "$f" >"$SM/$rel" ;; *) cp "$f" "$SM/$rel" ;; esac
     deps=$(modinfo -F depends "$f")
     for d in ${deps//,/ }; do add "$d"; done
   }
