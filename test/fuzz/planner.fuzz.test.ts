@@ -4,7 +4,7 @@ import { DRM_FORMAT_MOD, DRM_MODE_FB_MODIFIERS, fourcc } from '../../src/kernel/
 import { formatInfo } from '../../src/kernel/formats';
 import { isKernelError } from '../../src/kernel/errors';
 import { SimHost } from '../../src/kernel/sim/host';
-import type { ConnectorProfile, KmsProfile, PlaneTemplate } from '../../src/kernel/sim/kms-profile';
+import type { ConnectorProfile, KmsProfile, ModeSpec as ModeSpecProfile, PlaneTemplate } from '../../src/kernel/sim/kms-profile';
 import { loadProfile, profileNames } from '../../src/kernel/sim/load-profile';
 import { explicitMode, modeLabel } from '../../src/kernel/sim/modes';
 import type { HostProfile } from '../../src/kernel/sim/profile';
@@ -34,9 +34,17 @@ const template = (t: PlaneTemplate): fc.Arbitrary<PlaneTemplate> =>
   fc.record({ formats: fc.subarray(t.formats, { minLength: 1 }), modifiers: fc.subarray(t.modifiers, { minLength: 1 }), scaling: fc.boolean(), fullScreen: fc.boolean() })
     .map((m) => ({ ...t, ...m, fullScreen: t.type === 'primary' ? m.fullScreen : t.fullScreen }));
 
+/** A mode no table lists (a monitor's own EDID timing): any size, blanking a driver would accept. */
+const oddMode = fc.record({ w: fc.integer({ min: 320, max: 4096 }), h: fc.integer({ min: 200, max: 2200 }), hz: fc.integer({ min: 24, max: 144 }) }).map(({ w, h, hz }): ModeSpecProfile => ({
+  name: `${w}x${h}`, clock: Math.round(((w + 160) * (h + 30) * hz) / 1000), h: [w, w + 48, w + 80, w + 160], v: [h, h + 3, h + 8, h + 30], flags: 0xa, type: 0x40,
+}));
+
 const connector = (c: ConnectorProfile): fc.Arbitrary<ConnectorProfile> =>
-  fc.record({ modes: fc.oneof({ weight: 24, arbitrary: fc.subarray(c.modes, { minLength: Math.min(1, c.modes.length) }) }, fc.constant([])), possibleCrtcs: fc.subarray([0, 1, 2, 3], { minLength: 1 }), unplug: fc.nat(24), keepActive: fc.nat(3) })
-    .map((m) => ({ ...c, modes: m.modes, possibleCrtcs: m.possibleCrtcs, status: m.unplug === 0 ? 'disconnected' : c.status, active: m.keepActive ? c.active : undefined }));
+  fc.record({
+    modes: fc.oneof({ weight: 24, arbitrary: fc.subarray(c.modes, { minLength: Math.min(1, c.modes.length) }) }, fc.constant([])),
+    odd: fc.array(oddMode, { maxLength: 2 }),
+    possibleCrtcs: fc.subarray([0, 1, 2, 3], { minLength: 1 }), unplug: fc.nat(24), keepActive: fc.nat(3),
+  }).map((m) => ({ ...c, modes: [...m.modes, ...m.odd], possibleCrtcs: m.possibleCrtcs, status: m.unplug === 0 ? 'disconnected' : c.status, active: m.keepActive ? c.active : undefined }));
 
 /** One of examples/hosts, mutated: CRTC count, scalers, planes per CRTC, formats, possible_crtcs, modes. */
 const topology: fc.Arbitrary<HostProfile> = fc.constantFrom(...profileNames()).chain((name) => {
