@@ -85,9 +85,36 @@ const xmlish = fc.oneof(
   text,
 );
 
+/** A signature's complete types as trees (the inverse of sigOf), so any declared signature can be filled. */
+function parseSig(sig: string): Tree[] {
+  let at = 0;
+  const one = (): Tree => {
+    const c = sig[at++];
+    if (c === 'a' && sig[at] === '{') {
+      at += 2; // '{' and the key, which sigOf writes as 's'
+      const val = one();
+      at++; // '}'
+      return { k: 'dict', val };
+    }
+    if (c === 'a') return { k: 'array', of: one() };
+    if (c === '(') {
+      const items: Tree[] = [];
+      while (sig[at] !== ')') items.push(one());
+      at++;
+      return { k: 'struct', items };
+    }
+    return c === 'v' ? { k: 'variant' } : { k: 'basic', c };
+  };
+  const out: Tree[] = [];
+  while (at < sig.length) out.push(one());
+  return out;
+}
+
 /** The right signature, each argument random (strings that matter are XML-like). */
 const wellTyped = fc.constantFrom(...specs).chain((s) =>
-  fc.tuple(...s.in.split('').map((c, i) => (c === 's' ? (s.inNames[i].includes('xml') ? xmlish : text) : fc.constant(new dbus.Variant('s', 'x'))))).map((args) => ({ spec: s, body: args as unknown[] })),
+  fc
+    .tuple(...parseSig(s.in).map((t, i) => (t.k === 'basic' && t.c === 's' ? (s.inNames[i].includes('xml') ? xmlish : text) : valueOf(t))))
+    .map((args) => ({ spec: s, body: args as unknown[] })),
 );
 
 const target = fc.record({
