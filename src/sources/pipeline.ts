@@ -13,10 +13,19 @@ export class EventHub {
   private readonly crtcs = new Map<number, { pipeline: FramePipeline; users: number }>();
   private userData = 0n;
 
-  /** `onError`: what a listener threw (it is one pipeline's fault; the others still get events). */
+  private warned = false;
+
+  /**
+   * `onError`: what a listener threw (it is one pipeline's fault; the others still get events).
+   * Without one, the first such error is written to stderr as a warning, once.
+   */
   constructor(
     private readonly dev: KmsDevice,
-    private readonly onError: (e: Error) => void = () => undefined,
+    private readonly onError: (e: Error) => void = (e) => {
+      if (this.warned) return;
+      this.warned = true;
+      process.stderr.write(`<4>a DRM event handler failed (further failures are not logged): ${JSON.stringify(e.message)}\n`);
+    },
   ) {}
 
   subscribe(fn: (events: DrmEvent[]) => void): () => void {
@@ -148,7 +157,7 @@ export class FramePipeline {
         this.owners.delete(id);
         if (this.inFlight.has(id)) this.left.add(id);
         this.perPlane.delete(id);
-        for (const m of [this.queued, this.onScreen]) m.get(id)?.waiters.splice(0).forEach((w) => w(false));
+        for (const m of [this.queued, this.onScreen]) this.notify(m.get(id), false);
         this.queued.delete(id);
         this.onScreen.delete(id);
       }
@@ -230,7 +239,7 @@ export class FramePipeline {
         return;
       }
       for (const f of frames.values()) {
-        f.waiters.splice(0).forEach((w) => w(false));
+        this.notify(f, false);
         this.release(f);
       }
       const owners = new Set([...frames.keys()].map((id) => this.owners.get(id)));
@@ -276,8 +285,20 @@ export class FramePipeline {
       this.onScreen.set(plane, f);
       if (old) this.release(old);
     }
-    for (const f of landed.values()) f.waiters.splice(0).forEach((w) => w(true));
+    for (const f of landed.values()) this.notify(f, true);
     this.commitQueued();
+  }
+
+  /** Answers a frame's waiters; what one throws is its plane owner's error, not the event loop's. */
+  private notify(slot: Slot | undefined, shown: boolean): void {
+    for (const w of slot?.waiters.splice(0) ?? []) {
+      try {
+        w(shown);
+      } catch (e) {
+        const owner = this.owners.get(slot!.planeId);
+        (owner ? owner.error.bind(owner) : this.onError)(e as Error);
+      }
+    }
   }
 
   /** Frames share fbs (a cached fb shown twice): only free what no live frame still shows. */
@@ -300,7 +321,7 @@ export class FramePipeline {
     this.stopped = true;
     this.disarm();
     this.stopWatching();
-    for (const m of [this.queued, this.inFlight]) for (const f of m.values()) f.waiters.splice(0).forEach((w) => w(false));
+    for (const m of [this.queued, this.inFlight]) for (const f of m.values()) this.notify(f, false);
   }
 }
 

@@ -172,3 +172,19 @@ test('a lost flip event is timed out and counted; the pipeline recovers and show
   expect(onScreen(overlays[0])).toBe(f2);
   p.stop();
 });
+
+test("a pipeline whose event handling throws does not keep the device's other listeners from their events", async () => {
+  const errors: Error[] = [];
+  const hub = new EventHub(dev, (e) => errors.push(e));
+  hub.subscribe(() => {
+    throw new Error('broken listener');
+  });
+  const p = new FramePipeline(dev, crtc, hub);
+  const f = fb();
+  p.submit(frame(overlays[0], f));
+  host.sim!.card.advanceVblank();
+  await tick(5);
+  expect(p.counters.flipped).toBe(1);
+  expect(errors.map((e) => e.message)).toEqual(['broken listener']);
+  p.stop();
+});
