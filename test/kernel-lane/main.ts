@@ -10,6 +10,8 @@ import './engine.lane';
 import './vfio.lane';
 import './vgem.lane';
 import './qemu-dbus.lane';
+import './ebusy.lane';
+import './pacing.lane';
 import './uevent.lane';
 import './handles.lane';
 import './kernel-log.lane';
