@@ -1,7 +1,8 @@
 'use strict';
 // Plays a QEMU with a D-Bus display on a VM bus: owns org.qemu, exports one console, takes the
-// listener fd RegisterListener brings and streams small pixel frames on it. A line "hostile" on
-// stdin sends one malformed message there (a Listener call of the wrong signature); "quit" ends.
+// listener fd RegisterListener brings and streams small pixel frames on it. Lines on stdin:
+// "hostile" sends one malformed message there (a Listener call of the wrong signature);
+// "freeze N" stops streaming after one last frame of grey level N; "quit" ends.
 //   node fake-qemu.js <bus address>
 const { connectBus } = require('../../dist/src/sources/display-bus.js');
 const { MESSAGE, NO_REPLY_EXPECTED, PeerLink } = require('../../dist/src/sources/dbus-peer.js');
@@ -16,10 +17,10 @@ async function main() {
   await bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'RequestName', signature: 'su', body: ['org.qemu', 4] });
   let link = null;
   let shade = 0;
-  const frame = () => {
+  const frame = (level) => {
     if (!link) return;
     shade = (shade + 1) % 200;
-    link.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/org/qemu/Display1/Listener', interface: LISTENER, member: 'Scanout', signature: 'uuuuay', body: [W, H, W * 4, 0x20020888, Buffer.alloc(W * H * 4, 20 + shade)] });
+    link.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/org/qemu/Display1/Listener', interface: LISTENER, member: 'Scanout', signature: 'uuuuay', body: [W, H, W * 4, 0x20020888, Buffer.alloc(W * H * 4, level ?? 20 + shade)] });
   };
   bus.on('message', (m) => {
     if (m.member === 'GetManagedObjects') {
@@ -39,10 +40,15 @@ async function main() {
     }
     if (m.type === MESSAGE.METHOD_CALL) bus.replyError(m, 'org.freedesktop.DBus.Error.UnknownMethod', `${m.member} is not served here`);
   });
-  setInterval(frame, 20);
+  const timer = setInterval(() => frame(), 20);
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', (d) => {
     if (d.includes('hostile') && link) link.send({ type: MESSAGE.METHOD_CALL, flags: 0, path: '/org/qemu/Display1/Listener', interface: LISTENER, member: 'UpdateDMABUF', signature: 'us', body: [1, 'not a rectangle'] });
+    const freeze = /freeze (\d+)/.exec(d);
+    if (freeze) {
+      clearInterval(timer);
+      frame(Number(freeze[1]));
+    }
     if (d.includes('quit')) process.exit(0);
   });
   process.stdout.write('ready\n');
