@@ -2,6 +2,7 @@ import type { SimHost } from '../kernel/sim/host';
 import type { MethodSpec } from './bus-methods';
 import { DaemonError } from './errors';
 import { SIMULATOR_IFACE } from './names';
+import { SIM_INSPECT_SPECS, simInspectHandlers } from './sim-inspect';
 
 /**
  * io.github.directflip1.Simulator's fault controls (documented in
@@ -28,17 +29,17 @@ const CONTROLS: Record<string, Control> = {
   ReturnMaster: { inNames: [], run: (sim) => sim.card.returnMaster() },
 };
 
-/** The controls' signatures, for the service's method table: every argument is a string. */
-export const SIM_CONTROL_SPECS: MethodSpec[] = Object.entries(CONTROLS).map(([member, c]) => ({
+/** The controls' signatures, for the service's method table (every argument of the fault controls is a string), then the inspection controls'. */
+export const SIM_CONTROL_SPECS: MethodSpec[] = [...Object.entries(CONTROLS).map(([member, c]) => ({
   iface: SIMULATOR_IFACE, member, in: 's'.repeat(c.inNames.length), inNames: c.inNames, out: '',
-}));
+})), ...SIM_INSPECT_SPECS];
 
 /**
  * The handlers, by `interface.member`, over this daemon's simulated host. The card names an
  * unknown connector ENOENT and misuse of master EBUSY/EINVAL; callers get the D-Bus names.
  */
 export function simControlHandlers(sim: SimHost): Record<string, (a: Record<string, unknown>) => unknown[]> {
-  return Object.fromEntries(Object.entries(CONTROLS).map(([member, c]) => [`${SIMULATOR_IFACE}.${member}`, (a: Record<string, unknown>) => {
+  return { ...simInspectHandlers(sim), ...Object.fromEntries(Object.entries(CONTROLS).map(([member, c]) => [`${SIMULATOR_IFACE}.${member}`, (a: Record<string, unknown>) => {
     try {
       c.run(sim, a);
     } catch (e) {
@@ -50,5 +51,5 @@ export function simControlHandlers(sim: SimHost): Record<string, (a: Record<stri
       throw e;
     }
     return [];
-  }]));
+  }])) };
 }
