@@ -122,7 +122,8 @@ describe('a running daemon', () => {
     let inputs = 0;
     for (const s of specs) {
       const wrong: [string, unknown[]][] = [['u', [7]], ['as', [['a', 'b']]]];
-      const sample = (t: string) => (t === 'v' ? new dbus.Variant('s', 'x') : 'x');
+      // The declared signatures are of single-character types: a value of each.
+      const sample = (t: string) => (t === 'v' ? new dbus.Variant('s', 'x') : 'ybnqiuxtd'.includes(t) ? (t === 'x' || t === 't' ? 1n : 1) : 'x');
       if (s.in) wrong.push(['', []], [`${s.in}s`, [...s.in.split('').map(sample), 'extra']]);
       for (const [sig, body] of wrong) {
         if (sig === s.in) continue;
