@@ -2,6 +2,8 @@ import { DRM_MODE_ATOMIC } from '../kernel/constants';
 import { isKernelError } from '../kernel/errors';
 import type { AtomicProp, DrmEvent, KmsDevice } from '../kernel/types';
 
+let lastUserData = 0n;
+
 /**
  * One watcher on a device's fd, fanned out to whoever listens, and the one frame pipeline of
  * each CRTC on that device: the kernel keeps one atomic state per CRTC whoever's planes are on
@@ -11,7 +13,6 @@ export class EventHub {
   private readonly listeners = new Set<(events: DrmEvent[]) => void>();
   private stop: (() => void) | null = null;
   private readonly crtcs = new Map<number, { pipeline: FramePipeline; users: number }>();
-  private userData = 0n;
 
   private warned = false;
 
@@ -48,9 +49,12 @@ export class EventHub {
     };
   }
 
-  /** A user_data no other commit on this fd carries, so each flip event names its own commit. */
+  /**
+   * A user_data no other commit carries, so each flip event names its own commit: unique in the
+   * process, so even two hubs on one fd (tests make them) cannot confuse each other's events.
+   */
   nextUserData(): bigint {
-    return ++this.userData;
+    return ++lastUserData;
   }
 
   /** The CRTC's pipeline, shared by every domain with planes on it; `leave` once done with it. */
