@@ -174,16 +174,17 @@ test('the i915 cursor: widths 64/128/256, heights 8 up to the width, stride = wi
   expect(errOf(() => dev.atomic(panned, TEST_ONLY)).message).toMatch(/panning/);
 });
 
-test('vkms 6.1 modes are drm_add_modes_noedid() up to 8192x8192 and <= 61 Hz, sorted; Writeback-1 is connected with the same list', () => {
+test('vkms 6.1 modes are drm_add_modes_noedid() up to 8192x8192 and <= 61 Hz, sorted; Writeback-1, never probed, is unknown with none', () => {
   const t = readTopology(simKms('vkms').dev);
   const [virt, wb] = t.connectors;
   const line = (m: (typeof virt.modes)[number]) => `${m.name} ${m.clock} ${m.htotal} ${m.vtotal} 0x${m.flags.toString(16)} 0x${m.type.toString(16)}`;
-  expect([virt.status, virt.modes.length, wb.status, wb.modes.length]).toEqual(['connected', 34, 'connected', 34]);
+  // fbdev probes Virtual-1 at boot; nothing probes a writeback connector unless a master forces
+  // it with count_modes=0, which directflip never does (drm_client skips writeback connectors).
+  expect([virt.status, virt.modes.length, wb.status, wb.modes.length]).toEqual(['connected', 34, 'unknown', 0]);
   // drm_set_preferred_mode(1024, 768) puts it first on Virtual-1 only; the rest sort by area, refresh, clock.
   expect(line(virt.modes[0])).toBe('1024x768 65000 1344 806 0xa 0x48');
   expect(virt.preferredMode?.name).toBe('1024x768');
   expect(wb.preferredMode).toBeNull();
-  expect(wb.modes.map(line)).toEqual(virt.modes.slice(1).flatMap((m) => (m.name === '1280x720' ? [line(m), '1024x768 65000 1344 806 0xa 0x40'] : [line(m)])));
   // DMT 0x52 is -hsync -vsync; 1680x1050 comes in both the standard and the reduced-blanking timing.
   expect(virt.modes.filter((m) => m.name === '1920x1080').map(line)).toEqual(['1920x1080 148500 2200 1125 0xa 0x40']);
   expect(virt.modes.filter((m) => m.name === '1680x1050').map(line)).toEqual(['1680x1050 146250 2240 1089 0x6 0x40', '1680x1050 119000 1840 1080 0x9 0x40']);
