@@ -24,7 +24,7 @@ export function positiveInteger(name: string, unit: string) {
   };
 }
 
-const TRANSPORTS = 'unix:path=/run/dbus/system_bus_socket, unix:abstract=NAME or tcp:host=HOST,port=PORT';
+const TRANSPORTS = 'unix:path=/run/dbus/system_bus_socket or tcp:host=HOST,port=PORT';
 
 /** One `transport:key=value,…` element of a D-Bus address (D-Bus specification, "Server Addresses"). */
 function checkOne(a: string): string | null {
@@ -41,6 +41,8 @@ function checkOne(a: string): string | null {
   if (m[1] === 'unix') {
     const ways = ['path', 'abstract'].filter((k) => params.has(k));
     if (ways.length !== 1 || only(['path', 'abstract', 'guid'])) return `${JSON.stringify(a)}: a unix address names exactly one of path= or abstract=`;
+    // dbus-next reaches abstract sockets only through the optional usocket module, not shipped.
+    if (params.has('abstract')) return `${JSON.stringify(a)}: abstract sockets are not supported (dbus-next needs its optional usocket module for them); give the socket's path as unix:path=…`;
     return null;
   }
   if (m[1] === 'tcp') {

@@ -19,6 +19,7 @@ describe('option values are checked before anything runs', () => {
     [['status', '--bus', ''], /--bus needs an address/],
     [['status', '--bus', 'unix:path='], /--bus: "path=" in "unix:path=" is not key=value/],
     [['status', '--bus', 'unix:path=/a,abstract=b'], /exactly one of path= or abstract=/],
+    [['status', '--bus', 'unix:abstract=directflip'], /abstract sockets are not supported .*give the socket's path as unix:path=/],
     [['status', '--bus', 'unixexec:path=/bin/sh'], /transport unixexec is not one directflip can use/],
     [['status', '--bus', 'tcp:host=localhost'], /a tcp address needs port=1…65535/],
     [['status', '--bus', 'tcp:host=localhost,port=70000'], /a tcp address needs port=1…65535/],
