@@ -48,6 +48,8 @@ export class PeerClosed extends Error {
  * anything thrown while handling what arrived, closes this link with the error ('close' carries
  * it; `code` says which) and never leaves the fd callback.
  */
+/** Messages kept for a listener not attached yet (QEMU sends a few as soon as the link is up). */
+const MAX_HELD = 64;
 /** More fds than any honest run of messages carries before they are parsed. */
 const MAX_QUEUED_FDS = 1024;
 
@@ -223,7 +225,12 @@ export class PeerLink extends EventEmitter {
       this.pending.delete(Number(msg.replySerial));
       return waiter(msg);
     }
-    if (!this.listenerCount('message')) return void this.held.push(msg);
+    if (!this.listenerCount('message')) {
+      this.held.push(msg);
+      // Held messages may be whole frames: a peer that floods before anyone listens is cut off.
+      if (this.held.length > MAX_HELD) throw new PeerProtocolError(`the peer sent more than ${MAX_HELD} messages before the link was being read`);
+      return;
+    }
     try {
       this.emit('message', msg);
     } catch (e) {

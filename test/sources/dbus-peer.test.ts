@@ -150,3 +150,16 @@ test('sending to a peer that has gone closes the link instead of throwing at the
   expect(() => ours.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/p', interface: 'x.y', member: 'Late' })).not.toThrow();
   expect(await closed).toMatchObject({ code: 'EDF_PEER_CLOSED' });
 });
+
+test('a peer that floods messages before anyone listens is cut off; what it held is freed', async () => {
+  const { ours, qemu } = await pair();
+  const closed = new Promise<(Error & { code?: string }) | undefined>((r) => ours.on('close', r));
+  const before = openFds();
+  const mem = memfdCreate('held');
+  for (let i = 0; i < 70; i++) qemu.send({ type: MESSAGE.METHOD_CALL, flags: NO_REPLY_EXPECTED, path: '/p', interface: 'x.y', member: 'M', signature: 'h', body: [mem] });
+  const err = await closed;
+  expect([err?.code, err?.message]).toEqual(['EDF_PEER_PROTOCOL', 'the peer sent more than 64 messages before the link was being read']);
+  closeSync(mem);
+  qemu.close();
+  expect(openFds()).toBeLessThanOrEqual(before);
+});
