@@ -120,6 +120,7 @@ describe('frame pipeline on vkms: nonblocking flips under EBUSY', () => {
   });
 
   test('a pipeline commit refused with EBUSY stays queued, is retried, and its frame is shown', async () => {
+    await idle();
     const before = counters();
     let k = 1;
     for (let i = 0; i < 20 && counters().busy === before.busy; i++) {

@@ -117,7 +117,7 @@ describe('KMS engine on vkms, verified through writeback', () => {
     expect(after.objects).toEqual(hostDump.objects);
     const kinds = Object.keys(after.objects).map((k) => k.split(':')[0]);
     const n = (k: string) => kinds.filter((x) => x === k).length;
-    report(`# restore: ${kinds.length} objects (${n('crtc')} CRTC, ${n('connector')} connectors, ${n('encoder')} encoders, ${n('plane')} planes), ${after.properties} properties of which ${after.blobs} blobs, all as before`);
+    report(`# restore: ${kinds.length} objects (${n('crtc')} CRTC, ${n('connector')} connectors, ${n('plane')} planes), ${after.properties} properties of which ${after.blobs} blobs, all as before`);
     // The writeback connector (seen only with its client cap) is in the dump too.
     expect(Object.keys(after.objects)).toContain(`connector:${wb.conn.id}`);
     const got = await wb.capture(crtcId);

@@ -1,7 +1,8 @@
 /**
  * Every property of every KMS object the card lists, read straight from the ioctls (not through
  * readTopology, so nothing it leaves out escapes): CRTCs, connectors (writeback ones too, given
- * the client cap), encoders and planes. Blob properties are compared by their bytes, since a
+ * the client cap) and planes. Encoders have none (OBJ_GETPROPERTIES answers EINVAL for an object
+ * without a property list, drm_mode_object.c). Blob properties are compared by their bytes, since a
  * restore may give back the same contents in a new blob.
  */
 import { createHash } from 'node:crypto';
@@ -20,7 +21,6 @@ export function fullDump(dev: KmsDevice): FullDump {
   const objects: [string, number, number][] = [
     ...r.crtcs.map((id): [string, number, number] => ['crtc', id, DRM_MODE_OBJECT.CRTC]),
     ...r.connectors.map((id): [string, number, number] => ['connector', id, DRM_MODE_OBJECT.CONNECTOR]),
-    ...r.encoders.map((id): [string, number, number] => ['encoder', id, DRM_MODE_OBJECT.ENCODER]),
     ...dev.getPlaneResources().map((id): [string, number, number] => ['plane', id, DRM_MODE_OBJECT.PLANE]),
   ];
   const infos = new Map<number, PropertyInfo>();
