@@ -1,6 +1,7 @@
 import type { Topology } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
 import { describeFb } from '../kms/fb-info';
+import { sameMode } from '../kms/mode';
 import type { StandIns } from '../kms/stand-ins';
 import type { Plan } from '../kms/types';
 import { guestFormat } from './records';
@@ -8,7 +9,8 @@ import { guestFormat } from './records';
 /**
  * A journalled plan made fit for a new process: the old one's fbs went with it (the kernel removed
  * them and disabled their planes), so each such plane gets a stand-in of the guest's size until its
- * source delivers; a CRTC the kernel turned off, or a connector routed elsewhere, needs a modeset.
+ * source delivers; a CRTC the kernel turned off, or put back in another mode (fbcon's, at the last
+ * close), or a connector routed elsewhere, needs a modeset.
  */
 export function readoptPlan(dev: KmsDevice, t: Topology, plan: Plan, standIns: StandIns): void {
   for (const p of plan.outputs.flatMap((o) => o.planes)) {
@@ -17,7 +19,7 @@ export function readoptPlan(dev: KmsDevice, t: Topology, plan: Plan, standIns: S
   for (const o of plan.outputs) {
     const crtc = t.crtcs.find((c) => c.id === o.crtcId);
     const conn = t.connectors.find((c) => c.id === o.connectorId);
-    o.modeset = !crtc?.active || conn?.crtcId !== o.crtcId;
+    o.modeset = !crtc?.active || !sameMode(crtc.mode, o.mode) || conn?.crtcId !== o.crtcId;
   }
 }
 
