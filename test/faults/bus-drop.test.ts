@@ -15,6 +15,7 @@ test('the bus dropped (dbus-daemon killed, started again at the same address): g
     const xmls = [domainXml(0, 'HDMI-A-1'), domainXml(1, 'eDP-1')];
     const monitors = ['HDMI-A-1', 'eDP-1'];
     const before = await Promise.all(monitors.map((m) => rig.screenshot(m)));
+    const card = await rig.dump();
     for (const [i, x] of xmls.entries()) await rig.up(`vm${i}`, x);
     const shown = await Promise.all(monitors.map((m) => rig.screenshot(m)));
     const pid = rig.pid;
@@ -41,6 +42,7 @@ test('the bus dropped (dbus-daemon killed, started again at the same address): g
     expect(await rig.states()).toEqual([]);
     const after = await Promise.all(monitors.map((m) => rig.screenshot(m)));
     expect(after.map((s, i) => s.equals(before[i]))).toEqual([true, true]);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));

@@ -65,6 +65,7 @@ test(`${CYCLES} start/stop cycles of 4 domains: the daemon's fds, fbs, GEM handl
   faultCase('100 start/stop cycles of 4 domains', async () => {
     const monitors = ['eDP-1', 'HDMI-A-1', 'DP-1'];
     const before = await Promise.all(monitors.map((m) => rig.screenshot(m)));
+    const card = await rig.dump();
     const c = await rig.client();
     let warm: ProcStats | null = null;
     try {
@@ -97,6 +98,7 @@ test(`${CYCLES} start/stop cycles of 4 domains: the daemon's fds, fbs, GEM handl
     const sim = await engineCycles();
     expect(sim.shownMidway).toBe(true);
     expect([sim.fbs, sim.gem]).toEqual([0, 0]);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: { fds: end.fds - warm!.fds, fbs: sim.fbs, gem: sim.gem, rssKiB } };
   }));

@@ -76,6 +76,7 @@ async function releaseAllAndCompare(before: Buffer[]): Promise<void> {
 test('SIGKILL during a commit: four activations in flight, the daemon killed the moment the first is journalled', () =>
   faultCase('the daemon SIGKILLed during a commit', async () => {
     const before = await shots();
+    const card = await rig.dump();
     const c = await rig.client();
     await Promise.all(XMLS.map((x, i) => c.call('Prepare', 'ss', [`vm${i}`, x])));
     const killed = killAt((rec) => rec?.state === 'activating' || rec?.state === 'active');
@@ -87,6 +88,7 @@ test('SIGKILL during a commit: four activations in flight, the daemon killed the
     await rig.startDaemon();
     await expectEachReadoptedOrRestored(before);
     await releaseAllAndCompare(before);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));
@@ -94,6 +96,7 @@ test('SIGKILL during a commit: four activations in flight, the daemon killed the
 test('SIGKILL during a release: the restarted daemon re-adopts or has restored it; the other guests are untouched', () =>
   faultCase('the daemon SIGKILLed during a release', async () => {
     const before = await shots();
+    const card = await rig.dump();
     for (const [i, x] of XMLS.entries()) await rig.up(`vm${i}`, x);
     const shown = await shots();
     const c = await rig.client();
@@ -114,6 +117,7 @@ test('SIGKILL during a release: the restarted daemon re-adopts or has restored i
     expect(now[0].equals(shown[0])).toBe(true);
     expect(now[1].equals(shown[1])).toBe(true);
     await releaseAllAndCompare(before);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));

@@ -11,6 +11,7 @@ test('a journal damaged at start: bad records are moved aside and reported, the 
   faultCase('journal damaged at start', async () => {
     const beforeHdmi = await rig.screenshot('HDMI-A-1');
     const beforeEdp = await rig.screenshot('eDP-1');
+    const card = await rig.dump();
     const guests = [domainXml(0, 'HDMI-A-1'), domainXml(1, 'HDMI-A-1'), domainXml(2, 'eDP-1')];
     for (const [i, x] of guests.entries()) await rig.up(`vm${i}`, x);
     expect(await rig.states()).toEqual([['vm0', 'active'], ['vm1', 'active'], ['vm2', 'active']]);
@@ -51,6 +52,7 @@ test('a journal damaged at start: bad records are moved aside and reported, the 
     rig.release('vm1', guests[1]);
     expect(await rig.states()).toEqual([]);
     expect((await rig.screenshot('HDMI-A-1')).equals(beforeHdmi)).toBe(true);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));

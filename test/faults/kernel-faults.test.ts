@@ -12,9 +12,33 @@ const vm1 = domainXml(1, 'eDP-1');
 const shots = () => Promise.all([rig.screenshot('HDMI-A-1'), rig.screenshot('eDP-1')]);
 const same = (a: Buffer[], b: Buffer[]) => a.map((x, i) => x.equals(b[i]));
 
-test('commit refused mid-activate: started fails with the kernel\'s refusal, nothing changes on screen, and the next start works', () =>
+test('commit refused mid-activate: the kernel fails the activate commit (EIO); started fails, nothing changes on the card, and the next start works', () =>
   faultCase('commit refused mid-activate', async () => {
     const before = await shots();
+    const card = await rig.dump();
+    expect(rig.hook('vm0', 'prepare', 'begin', vm0).status).toBe(0);
+    expect(rig.hook('vm0', 'start', 'begin', vm0).status).toBe(0);
+    await rig.sim('FailNext', 'ssu', ['DRM_IOCTL_MODE_ATOMIC', 'EIO', 1]);
+    const started = rig.hook('vm0', 'started', 'begin', vm0);
+    expect([started.status, started.stdout]).toEqual([1, '']);
+    expect(started.stderr).toMatch(/directflip: domain vm0: .*EIO/);
+    // All or nothing: not one property of any object changed, and the monitors show what they did.
+    expect(await rig.dump()).toEqual(card);
+    expect(same(await shots(), before)).toEqual([true, true]);
+    rig.stopGuest('vm0', vm0); // libvirt runs stopped and release after a failed start
+    expect(await rig.states()).toEqual([]);
+    rig.startGuest('vm0', vm0);
+    await rig.down('vm0', vm0);
+    expect(same(await shots(), before)).toEqual([true, true]);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
+    rig.expectNoCrash();
+    return { restoredByteForByte: true, leaks: rig.leaks() };
+  }));
+
+test('a start while another process takes master between prepare and started: refused by the kernel (EACCES), nothing changes, the next start works', () =>
+  faultCase('commit refused mid-activate (master taken between prepare and started)', async () => {
+    const before = await shots();
+    const card = await rig.dump();
     expect(rig.hook('vm0', 'prepare', 'begin', vm0).status).toBe(0);
     expect(rig.hook('vm0', 'start', 'begin', vm0).status).toBe(0);
     // Between prepare and started another process takes master: the activate commit is refused
@@ -33,6 +57,7 @@ test('commit refused mid-activate: started fails with the kernel\'s refusal, not
     await rig.up('vm0', vm0);
     await rig.down('vm0', vm0);
     expect(same(await shots(), before)).toEqual([true, true]);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));
@@ -40,6 +65,7 @@ test('commit refused mid-activate: started fails with the kernel\'s refusal, not
 test('DRM master taken by another process while a guest is shown, then regained: the guest stays, later work succeeds, every monitor comes back', () =>
   faultCase('DRM master taken by another process, then regained', async () => {
     const before = await shots();
+    const card = await rig.dump();
     await rig.up('vm0', vm0);
     const shown = await shots();
     expect(same(shown, before)).toEqual([false, true]);
@@ -62,6 +88,7 @@ test('DRM master taken by another process while a guest is shown, then regained:
     rig.release('vm0', vm0);
     expect(await rig.states()).toEqual([]);
     expect(same(await shots(), before)).toEqual([true, true]);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));
@@ -69,6 +96,7 @@ test('DRM master taken by another process while a guest is shown, then regained:
 test('the connector unplugged while a guest is shown, and plugged back: the guest is shown again, and release restores the monitor', () =>
   faultCase('connector unplugged while shown, and plugged back', async () => {
     const before = await shots();
+    const card = await rig.dump();
     await rig.up('vm0', vm0);
     await rig.up('vm1', vm1);
     const shown = await shots();
@@ -86,6 +114,7 @@ test('the connector unplugged while a guest is shown, and plugged back: the gues
     await rig.down('vm1', vm1);
     expect(await rig.states()).toEqual([]);
     expect(same(await shots(), before)).toEqual([true, true]);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));

@@ -54,6 +54,7 @@ function startGuest(): void {
 test('SIGKILL during a frame stream: restarted on the same root, the daemon attaches to the running guest again and frames flow', () =>
   faultCase('the daemon SIGKILLed during a frame stream', async () => {
     const before = await rig.screenshot('Virtual-1');
+    const card = await rig.dump();
     startGuest();
     const first = await flipping();
     expect(first?.[3]).toBe('streaming');
@@ -69,6 +70,7 @@ test('SIGKILL during a frame stream: restarted on the same root, the daemon atta
     rig.stopGuest(NAME, live);
     expect(await streams()).toEqual([]);
     expect((await rig.screenshot('Virtual-1')).equals(before)).toBe(true);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));
@@ -76,6 +78,7 @@ test('SIGKILL during a frame stream: restarted on the same root, the daemon atta
 test("QEMU's link closed mid-stream (QEMU SIGKILLed while it sends frames): that stream fails alone, the daemon stays, release restores", () =>
   faultCase("QEMU's link closed while frames stream (QEMU SIGKILLed)", async () => {
     const before = await rig.screenshot('Virtual-1');
+    const card = await rig.dump();
     startGuest();
     const first = await flipping();
     expect(first?.[3]).toBe('streaming');
@@ -94,6 +97,7 @@ test("QEMU's link closed mid-stream (QEMU SIGKILLed while it sends frames): that
     rig.stopGuest(NAME, live);
     expect(await rig.states()).toEqual([]);
     expect((await rig.screenshot('Virtual-1')).equals(before)).toBe(true);
+    expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
     return { restoredByteForByte: true, leaks: rig.leaks() };
   }));

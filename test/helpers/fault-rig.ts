@@ -229,6 +229,11 @@ export class FaultRig {
     }
   }
 
+  /** Every property of every KMS object of the simulated card, blobs by their bytes (Simulator.DumpProperties). */
+  async dump(): Promise<Record<string, Record<string, string>>> {
+    return JSON.parse((await this.sim('DumpProperties', '', []))[0] as string);
+  }
+
   /** Polls `probe` until it returns something (100 ms apart, up to `tries`); the last value either way. */
   async until<T>(probe: () => Promise<T | null | undefined | false>, tries = 100): Promise<T | null> {
     for (let i = 0; i < tries; i++) {
