@@ -13,7 +13,7 @@ import { SIMULATOR_IFACE } from './names';
 /**
  * Every property of every KMS object as the kernel holds it, blob properties by their bytes
  * (base64; a restore may make a blob anew under another id, what must match is what it holds),
- * keyed `crtc:<index>`, `connector:<name>`, `plane:<id>`: one JSON object.
+ * keyed `crtc:<id>`, `connector:<name>`, `plane:<id>`: one JSON object.
  */
 export function dumpCard(sim: SimHost): string {
   const card = sim.card;
@@ -31,7 +31,7 @@ export function dumpCard(sim: SimHost): string {
     }
     out[key] = Object.fromEntries(Object.entries(props).sort(([a], [b]) => a.localeCompare(b)));
   };
-  card.built.crtcs.forEach((c, i) => add(`crtc:${i}`, c.id));
+  for (const c of card.built.crtcs) add(`crtc:${c.id}`, c.id);
   for (const c of card.built.connectors) add(`connector:${c.name}`, c.id);
   for (const p of card.built.planes) add(`plane:${p.id}`, p.id);
   return JSON.stringify(out);
