@@ -4,7 +4,8 @@ import type { KmsDevice } from '../kernel/types';
 import type { OutputAssignment, PlaneAssignment } from '../kms/types';
 import type { ConsoleWanted } from '../sources/display-bus';
 import type { EventHub } from '../sources/pipeline';
-import { FramePipeline } from '../sources/pipeline';
+import { sharedPipeline } from '../sources/pipeline';
+import type { FramePipeline } from '../sources/pipeline';
 import { attachDisplay } from '../sources/qemu-attach';
 import type { Attached } from '../sources/qemu-attach';
 import { DisplayListener } from '../sources/qemu-listener';
@@ -79,7 +80,7 @@ export class DomainStreams {
 
   private pipeline(crtcId: number): FramePipeline {
     let j = this.joined.get(crtcId);
-    if (!j) this.joined.set(crtcId, (j = this.events.join(crtcId)));
+    if (!j) this.joined.set(crtcId, (j = sharedPipeline(this.events, this.dev, crtcId)));
     return j.pipeline;
   }
 

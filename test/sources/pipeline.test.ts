@@ -4,7 +4,7 @@ import type { Host } from '../../src/kernel/host';
 import { readTopology } from '../../src/kernel/topology';
 import type { Topology } from '../../src/kernel/topology';
 import type { AtomicProp, DrmEvent, KmsDevice } from '../../src/kernel/types';
-import { EventHub, FLIP_TIMEOUT_MS, FramePipeline } from '../../src/sources/pipeline';
+import { EventHub, FLIP_TIMEOUT_MS, FramePipeline, sharedPipeline } from '../../src/sources/pipeline';
 import type { Frame } from '../../src/sources/pipeline';
 import { showProps } from '../../src/sources/plane-props';
 
@@ -91,8 +91,8 @@ test('an EBUSY storm loses no frame: refused commits are re-queued, the newest f
 
 test('two domains on one CRTC share its one pipeline: never two commits in flight, so the kernel never says EBUSY', async () => {
   const hub = new EventHub(dev);
-  const a = hub.join(crtc);
-  const b = hub.join(crtc);
+  const a = sharedPipeline(hub, dev, crtc);
+  const b = sharedPipeline(hub, dev, crtc);
   expect(a.pipeline).toBe(b.pipeline);
   const errors: Error[] = [];
   const mine = { a: [] as number[], b: [] as number[] };
