@@ -186,10 +186,10 @@ test('mutated bytes: a DomainConfig or a ConfigError, never a crash', () => {
  * document as well-formed we must not call it malformed, and the other way round. Cases where we
  * refuse on purpose before well-formedness (a DOCTYPE, which libxml2 reads) are left out.
  */
-test('well-formed or not: the same verdict as libxml2 on mutated domains', () => {
+test('well-formed or not: the same verdict as libxml2 on generated and mutated domains', () => {
   const dir = mkdtempSync(join(tmpdir(), 'directflip-config-fuzz-'));
   try {
-    const inputs = fc.sample(mutated, { seed: SEED + 3, numRuns: Math.min(RUNS, 5000) });
+    const inputs = fc.sample(fc.oneof(mutated, domainXml.map((x) => Buffer.from(x, 'utf8'))), { seed: SEED + 3, numRuns: Math.min(RUNS, 5000) });
     const files = inputs.map((b, i) => {
       const f = join(dir, `case${i}.xml`);
       writeFileSync(f, b);
