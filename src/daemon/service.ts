@@ -12,6 +12,7 @@ import { BUS_NAME, introspectionXml, MANAGER_IFACE, OBJECT_PATH } from './names'
 import { RefusalLog } from './refusal-log';
 import { simControlHandlers } from './sim-controls';
 import { withTimeout } from '../util/timeout';
+import { sendable } from './wire-safe';
 
 const { Message, Variant } = dbus;
 
@@ -94,7 +95,7 @@ export class ManagerService {
       }
       if (who.uid !== 0) throw new DaemonError('AccessDenied', `directflipd answers only root; uid ${who.uid} asked for ${msg.member}`);
       const [signature, body] = await this.dispatch(msg);
-      if (!(msg.flags & NO_REPLY_EXPECTED)) this.bus.send(Message.newMethodReturn(msg, signature, body));
+      if (!(msg.flags & NO_REPLY_EXPECTED)) this.bus.send(Message.newMethodReturn(msg, signature, sendable(body)));
     } catch (e) {
       const known = e instanceof DaemonError || e instanceof BusRefusal;
       const name = known ? e.dbusName : 'io.github.directflip1.Error.Internal';
@@ -104,7 +105,7 @@ export class ManagerService {
         this.refusals.note({ ...who, sender: msg.sender ?? '', call, error: name, message: text });
       }
       // dbus-next's typings say newError takes a string; the implementation takes the call.
-      if (!(msg.flags & NO_REPLY_EXPECTED)) this.bus.send(Message.newError(msg as unknown as string, name, text));
+      if (!(msg.flags & NO_REPLY_EXPECTED)) this.bus.send(Message.newError(msg as unknown as string, name, sendable(text)));
     }
   }
 
