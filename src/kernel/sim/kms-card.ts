@@ -1,4 +1,4 @@
-import { DRM_EVENT, DRM_MODE_PROP, fourcc } from '../constants';
+import { DRM_MODE_PROP, fourcc } from '../constants';
 import { kernelError } from '../errors';
 import type { AtomicProp, DrmEvent, Uevent } from '../types';
 import type { SimBuffer, SimDmabufTable } from './buffers';
@@ -11,6 +11,9 @@ import type { AtomicContext, SimFb } from './kms-atomic';
 import { SimKmsFile } from './kms-file';
 import type { Gem } from './kms-gem';
 import { atomicRemoveFb, fbdevRestore } from './kms-close';
+import { UeventSource } from './kms-uevents';
+import { VblankClock } from './kms-vblank';
+import type { PendingFlip } from './kms-vblank';
 import { paintConsole } from './patterns';
 
 export interface CardFb extends SimFb {
@@ -35,13 +38,6 @@ export interface CommitRecord {
   file: number;
   flags: number;
   props: AtomicProp[];
-}
-
-interface PendingFlip {
-  file: SimKmsFile;
-  crtcId: number;
-  userData: bigint;
-  event: boolean;
 }
 
 /** fbcon's framebuffer on one CRTC, as fbdev emulation set it up at boot. */
@@ -71,17 +67,14 @@ export class SimCard {
   capSysAdmin = true;
   readonly commitLog: CommitRecord[] = [];
   readonly counters = { ioctls: new Map<string, number>(), testOnly: 0, commits: 0 };
-  vblankCount = 0;
   /** Called whenever state that outlives the files changes (the host persists it). */
   onKernelChange: (() => void) | null = null;
-  private pending: PendingFlip[] = [];
+  private readonly uevents: UeventSource;
+  private readonly vblank: VblankClock;
   private readonly failures = new Map<string, string[]>();
   private nextFd = 200000;
   private lessees = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly ueventListeners = new Set<(ev: Uevent) => void>();
   private readonly statusListeners: ((connector: string, connected: boolean) => void)[] = [];
-  private seqnum = 0;
   private intruder: SimKmsFile | null = null;
 
   constructor(
@@ -89,13 +82,11 @@ export class SimCard {
     readonly opts: { dmabufs: SimDmabufTable; devPath?: string; vblank?: 'manual' | 'timer' },
   ) {
     this.built = buildCard(profile);
+    this.uevents = new UeventSource(opts.devPath ?? profile.devPath, profile.pciAddress);
     this.state = this.built.state;
     for (const [id, data] of this.built.blobs) this.blobs.set(id, { data, owner: null, destroyed: false });
+    this.vblank = new VblankClock(opts.vblank ?? 'manual');
     this.bootConsole();
-    if (opts.vblank === 'timer') {
-      this.timer = setInterval(() => this.advanceVblank(), 1000 / 60);
-      this.timer.unref();
-    }
   }
 
   get devPath(): string {
@@ -204,7 +195,7 @@ export class SimCard {
     c.status = status;
     for (const l of this.statusListeners) l(connectorName, connected);
     this.changed();
-    this.uevent({ CONNECTOR: String(c.id) });
+    this.uevents.emit({ CONNECTOR: String(c.id) });
   }
 
   /**
@@ -215,7 +206,7 @@ export class SimCard {
     const c = this.connector(connectorName);
     this.state.get(c.id)!.set('link-status', good ? 0n : 1n);
     this.changed();
-    this.uevent({ CONNECTOR: String(c.id), PROPERTY: String(this.built.props.standard('link-status').id) });
+    this.uevents.emit({ CONNECTOR: String(c.id), PROPERTY: String(this.built.props.standard('link-status').id) });
   }
 
   /** Called at once when a connector's status changes (the simulated sysfs follows it). */
@@ -223,31 +214,8 @@ export class SimCard {
     this.statusListeners.push(l);
   }
 
-  /** A uevent of the card (kobject_uevent_env KOBJ_CHANGE with HOTPLUG=1), to every listener. */
-  private uevent(extra: Record<string, string>): void {
-    const minor = /(\d+)$/.exec(this.devPath)?.[1] ?? '0';
-    const devpath = `/devices/pci0000:00/${this.profile.pciAddress}/drm/${this.devPath.split('/').pop()}`;
-    const env = { ACTION: 'change', DEVPATH: devpath, SUBSYSTEM: 'drm', HOTPLUG: '1', DEVNAME: this.devPath.slice('/dev/'.length), MAJOR: '226', MINOR: minor, SEQNUM: String(++this.seqnum), ...extra };
-    const ev: Uevent = { action: 'change', devpath, subsystem: 'drm', env };
-    // A netlink socket delivers later, never inside the caller's stack.
-    for (const l of this.ueventListeners) setImmediate(() => l(ev));
-  }
-
-  /** A listener's failure is its own (to `onError`): the kernel's other listeners still hear it. */
   watchUevents(cb: (ev: Uevent) => void, onError?: (e: Error) => void): () => void {
-    const l = (ev: Uevent) => {
-      try {
-        cb(ev);
-      } catch (e) {
-        try {
-          onError?.(e instanceof Error ? e : new Error(String(e)));
-        } catch {
-          // nothing may leave a uevent delivery
-        }
-      }
-    };
-    this.ueventListeners.add(l);
-    return () => this.ueventListeners.delete(l);
+    return this.uevents.watch(cb, onError);
   }
 
   /** Test control: another process takes the master role (e.g. a compositor starting). */
@@ -302,35 +270,28 @@ export class SimCard {
   }
 
   hasPendingFlip(crtcId: number): boolean {
-    return this.pending.some((p) => p.crtcId === crtcId);
+    return this.vblank.hasPending(crtcId);
   }
 
   addPending(p: PendingFlip): void {
-    this.pending.push(p);
+    this.vblank.add(p);
   }
 
-  /** One vblank: completes pending flips and queues their events (drm_crtc_send_vblank_event). */
+  /** Test control: one vblank (or n) on every CRTC. */
   advanceVblank(n = 1): void {
-    for (let i = 0; i < n; i++) {
-      this.vblankCount++;
-      const done = this.pending;
-      this.pending = [];
-      for (const p of done) if (p.event) p.file.queueEvent(this.flipEvent(p.crtcId, p.userData));
-    }
+    this.vblank.advance(n);
   }
 
-  /** A blocking commit waits for the CRTC's pending flip (drm_atomic_helper_wait_for_dependencies). */
+  get vblankCount(): number {
+    return this.vblank.count;
+  }
+
   completePending(crtcIds: Set<number>): void {
-    const stay = this.pending.filter((p) => !crtcIds.has(p.crtcId));
-    const done = this.pending.filter((p) => crtcIds.has(p.crtcId));
-    this.pending = stay;
-    if (done.length) this.vblankCount++;
-    for (const p of done) if (p.event) p.file.queueEvent(this.flipEvent(p.crtcId, p.userData));
+    this.vblank.complete(crtcIds);
   }
 
   flipEvent(crtcId: number, userData: bigint): DrmEvent {
-    const t = process.hrtime();
-    return { type: DRM_EVENT.FLIP_COMPLETE, userData, tvSec: t[0], tvUsec: Math.floor(t[1] / 1000), sequence: this.vblankCount, crtcId };
+    return this.vblank.event(crtcId, userData);
   }
 
   /**
@@ -341,7 +302,7 @@ export class SimCard {
   closeFile(f: SimKmsFile): void {
     for (const fb of [...this.fbs.values()]) if (fb.owner === f) this.removeFb(fb.id);
     for (const b of this.blobs.values()) if (b.owner === f) b.destroyed = true;
-    this.pending = this.pending.filter((p) => p.file !== f);
+    this.vblank.forget(f);
     if (this.master === f) this.master = null;
     this.files.delete(f);
     if (this.files.size === 0) fbdevRestore(this);
@@ -369,7 +330,6 @@ export class SimCard {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.vblank.stop();
   }
 }

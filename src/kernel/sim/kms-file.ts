@@ -1,25 +1,19 @@
-import { decodeModeInfo } from '../blobs';
-import { DRM_CAP, DRM_CLIENT_CAP, DRM_MODE_PROP } from '../constants';
 import { kernelError } from '../errors';
 import type {
   AddFb2Args, AtomicProp, CardResources, ConnectorInfo, CrtcInfo, DrmEvent, DrmVersion, DumbBuffer, EncoderInfo, Fb2Info,
   KmsDevice, Lease, ObjectProperties, PlaneInfo, PropertyInfo,
 } from '../types';
 import type { SimCard } from './kms-card';
+import { capValue, setClientCap } from './kms-caps';
 import { atomicCommit } from './kms-commit';
+import { connectorInfo, crtcInfo, encoderInfo, objectProperties, planeIds, planeInfo, resources } from './kms-query';
+import { EventQueue } from './kms-events';
 import { checkAddFb2 } from './kms-fb';
 import { GemHandles } from './kms-gem';
-import { OBJECT_TYPE } from './kms-objects';
 import type { SimObject } from './kms-objects';
 
-/** linux/drm.h numbers drm_getcap() answers that the layers above do not name. */
-const DRM_CAP_VBLANK_HIGH_CRTC = 0x2;
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
-const DRM_CAP_TIMESTAMP_MONOTONIC = 0x6;
-/** drm_open_helper(): event_space = 4096. Each flip event is a struct drm_event_vblank. */
-const EVENT_SPACE = 4096;
-const EVENT_VBLANK_SIZE = 32;
 
 /** One open file of a simulated card: the KmsDevice the layers above use. */
 export class SimKmsFile implements KmsDevice {
@@ -29,10 +23,7 @@ export class SimKmsFile implements KmsDevice {
   atomicCap = false;
   writebackCap = false;
   private closed = false;
-  private events: DrmEvent[] = [];
-  /** file_priv->event_space: bytes of events the file may have reserved and not yet read. */
-  private eventSpace = EVENT_SPACE;
-  private watchers = new Set<(ev: DrmEvent[]) => void>();
+  private readonly events = new EventQueue((c, i, d) => this.fail(c, i, d));
   private readonly gem: GemHandles;
   /** Live mmaps: each holds a reference on the struct file, so drm_release waits for the last. */
   private readonly maps = new Set<Buffer>();
@@ -71,11 +62,11 @@ export class SimKmsFile implements KmsDevice {
     return o && this.holds(o) ? o : undefined;
   }
 
-  private holds(o: SimObject): boolean {
+  holds(o: SimObject): boolean {
     return !this.lease || o.kind === 'encoder' || this.lease.has(o.id);
   }
 
-  private visibleConnector(id: number, ioctl: string) {
+  visibleConnector(id: number, ioctl: string) {
     const c = this.card.built.connectors.find((x) => x.id === id && this.holds(x));
     if (!c || (c.writeback && !this.writebackCap)) this.fail('ENOENT', ioctl, `no connector ${id}`);
     return c;
@@ -89,43 +80,12 @@ export class SimKmsFile implements KmsDevice {
 
   getCap(cap: number): bigint {
     this.enter('DRM_IOCTL_GET_CAP');
-    const c = this.card.profile.caps;
-    const caps: Record<number, number> = {
-      [DRM_CAP.DUMB_BUFFER]: c.dumbBuffer, [DRM_CAP.PRIME]: c.prime, [DRM_CAP.CURSOR_WIDTH]: c.cursorWidth,
-      [DRM_CAP.CURSOR_HEIGHT]: c.cursorHeight, [DRM_CAP.ADDFB2_MODIFIERS]: c.addfb2Modifiers ? 1 : 0, [DRM_CAP.CRTC_IN_VBLANK_EVENT]: 1,
-      // drm_getcap() answers these for every KMS driver: vblank on any CRTC, CLOCK_MONOTONIC stamps.
-      [DRM_CAP_VBLANK_HIGH_CRTC]: 1, [DRM_CAP_TIMESTAMP_MONOTONIC]: 1,
-    };
-    if (caps[cap] === undefined) this.fail('EINVAL', 'DRM_IOCTL_GET_CAP', `unknown cap ${cap}`);
-    return BigInt(caps[cap]);
+    return capValue(this.card.profile.caps, cap, (c, i, d) => this.fail(c, i, d));
   }
 
   setClientCap(cap: number, value: number): void {
     this.enter('DRM_IOCTL_SET_CLIENT_CAP');
-    // drm_setclientcap(): ATOMIC takes 0..2, the others 0..1; anything larger is EINVAL.
-    const max = cap === DRM_CLIENT_CAP.ATOMIC ? 2 : 1;
-    if (!Number.isInteger(value) || value < 0 || value > max) this.fail('EINVAL', 'DRM_IOCTL_SET_CLIENT_CAP', `value ${value}`);
-    const on = value !== 0;
-    switch (cap) {
-      case DRM_CLIENT_CAP.STEREO_3D:
-      case DRM_CLIENT_CAP.ASPECT_RATIO:
-        return;
-      case DRM_CLIENT_CAP.UNIVERSAL_PLANES:
-        this.universalPlanes = on;
-        return;
-      case DRM_CLIENT_CAP.ATOMIC:
-        // file_priv->atomic = file_priv->universal_planes = req->value: clearing ATOMIC clears both.
-        this.atomicCap = on;
-        this.universalPlanes = on;
-        return;
-      case DRM_CLIENT_CAP.WRITEBACK_CONNECTORS:
-        // drm_setclientcap(): writeback connectors need the atomic cap first.
-        if (!this.atomicCap) this.fail('EINVAL', 'DRM_IOCTL_SET_CLIENT_CAP', 'WRITEBACK_CONNECTORS needs ATOMIC');
-        this.writebackCap = on;
-        return;
-      default:
-        this.fail('EINVAL', 'DRM_IOCTL_SET_CLIENT_CAP', `unknown client cap ${cap}`);
-    }
+    setClientCap(this, cap, value, (c, i, d) => this.fail(c, i, d));
   }
 
   setMaster(): void {
@@ -143,76 +103,37 @@ export class SimKmsFile implements KmsDevice {
 
   getResources(): CardResources {
     this.enter('DRM_IOCTL_MODE_GETRESOURCES');
-    const b = this.card.built;
-    const l = this.card.profile.limits;
-    return {
-      fbs: [...this.card.fbs.values()].filter((f) => f.owner === this).map((f) => f.id),
-      crtcs: b.crtcs.filter((c) => this.holds(c)).map((c) => c.id),
-      connectors: b.connectors.filter((c) => (!c.writeback || this.writebackCap) && this.holds(c)).map((c) => c.id),
-      encoders: b.encoders.map((e) => e.id),
-      ...l,
-    };
+    return resources(this);
   }
 
   getConnector(id: number): ConnectorInfo {
     this.enter('DRM_IOCTL_MODE_GETCONNECTOR');
-    const c = this.visibleConnector(id, 'DRM_IOCTL_MODE_GETCONNECTOR');
-    const crtcId = Number(this.card.state.get(c.id)!.get('CRTC_ID'));
-    return {
-      connectorId: c.id, encoderId: crtcId ? c.encoder.id : 0, connectorType: c.connectorType, connectorTypeId: c.typeId,
-      connection: c.status, mmWidth: c.mmWidth, mmHeight: c.mmHeight, subpixel: 1,
-      modes: c.status === 1 ? c.modes.map((m) => ({ ...m })) : [], encoders: [c.encoder.id],
-    };
+    return connectorInfo(this, id);
   }
 
   getEncoder(id: number): EncoderInfo {
     this.enter('DRM_IOCTL_MODE_GETENCODER');
-    const e = this.card.built.encoders.find((x) => x.id === id);
-    if (!e) this.fail('ENOENT', 'DRM_IOCTL_MODE_GETENCODER', `no encoder ${id}`);
-    const conn = this.card.built.connectors.find((c) => c.encoder === e)!;
-    // Each encoder clones only itself: drm_mode_config_validate() adds the encoder's own bit.
-    const possibleClones = 1 << this.card.built.encoders.indexOf(e);
-    return { encoderId: e.id, encoderType: e.encoderType, crtcId: Number(this.card.state.get(conn.id)!.get('CRTC_ID')), possibleCrtcs: e.possibleCrtcs, possibleClones };
+    return encoderInfo(this, id);
   }
 
   getCrtc(id: number): CrtcInfo {
     this.enter('DRM_IOCTL_MODE_GETCRTC');
-    const c = this.card.built.crtcs.find((x) => x.id === id && this.holds(x));
-    if (!c) this.fail('ENOENT', 'DRM_IOCTL_MODE_GETCRTC', `no CRTC ${id}`);
-    const v = this.card.state.get(c.id)!;
-    const blob = this.card.blobs.get(Number(v.get('MODE_ID')));
-    const primary = this.card.built.planes.find((p) => p.type === 'primary' && Number(this.card.state.get(p.id)!.get('CRTC_ID')) === c.id);
-    const pv = primary && this.card.state.get(primary.id)!;
-    return {
-      crtcId: c.id, fbId: pv ? Number(pv.get('FB_ID')) : 0, x: pv ? Number(pv.get('SRC_X')! >> 16n) : 0, y: pv ? Number(pv.get('SRC_Y')! >> 16n) : 0,
-      gammaSize: 256, modeValid: !!blob, mode: blob ? decodeModeInfo(blob.data) : null,
-    };
+    return crtcInfo(this, id);
   }
 
   getPlaneResources(): number[] {
     this.enter('DRM_IOCTL_MODE_GETPLANERESOURCES');
-    return this.card.built.planes.filter((p) => (p.type === 'overlay' || this.universalPlanes) && this.holds(p)).map((p) => p.id);
+    return planeIds(this);
   }
 
   getPlane(id: number): PlaneInfo {
     this.enter('DRM_IOCTL_MODE_GETPLANE');
-    const p = this.card.built.planes.find((x) => x.id === id && this.holds(x));
-    if (!p) this.fail('ENOENT', 'DRM_IOCTL_MODE_GETPLANE', `no plane ${id}`);
-    const v = this.card.state.get(p.id)!;
-    return { planeId: p.id, crtcId: Number(v.get('CRTC_ID')), fbId: Number(v.get('FB_ID')), possibleCrtcs: p.possibleCrtcs, gammaSize: 0, formats: [...p.formats] };
+    return planeInfo(this, id);
   }
 
   objGetProperties(objectId: number, objectType: number): ObjectProperties {
     this.enter('DRM_IOCTL_MODE_OBJ_GETPROPERTIES');
-    const o = this.obj(objectId);
-    if (!o || (objectType !== 0 && OBJECT_TYPE[o.kind] !== objectType) || (o.kind === 'connector' && o.writeback && !this.writebackCap)) {
-      this.fail('ENOENT', 'DRM_IOCTL_MODE_OBJ_GETPROPERTIES', `no object ${objectId} of type 0x${objectType.toString(16)}`);
-    }
-    const t = this.card.built.props;
-    // drm_mode_object_get_properties(): atomic-only properties are hidden from non-atomic clients.
-    const ids = (t.attached.get(objectId) ?? []).filter((pid) => this.atomicCap || !(t.byId.get(pid)!.flags & DRM_MODE_PROP.ATOMIC));
-    const vals = this.card.state.get(objectId)!;
-    return { props: ids, values: ids.map((pid) => vals.get(t.byId.get(pid)!.name)!) };
+    return objectProperties(this, objectId, objectType);
   }
 
   getProperty(propId: number): PropertyInfo {
@@ -260,43 +181,26 @@ export class SimKmsFile implements KmsDevice {
   }
 
   queueEvent(e: DrmEvent): void {
-    this.events.push(e);
-    if (this.watchers.size) setImmediate(() => this.deliver());
+    this.events.queue(e);
   }
 
-  private deliver(): void {
-    if (!this.events.length || this.closed) return;
-    const ev = this.readEventsQuiet();
-    for (const w of this.watchers) w(ev);
-  }
-
-  private readEventsQuiet(): DrmEvent[] {
-    const e = this.events;
-    this.events = [];
-    this.releaseEvents(e.length);
-    return e;
-  }
-
-  /** drm_event_reserve_init_locked(): ENOMEM when the unread events would pass 4 KiB. */
+  /** prepare_signaling()'s reservation for `n` events, and its return. */
   reserveEvents(n: number): void {
-    if (this.eventSpace < n * EVENT_VBLANK_SIZE) this.fail('ENOMEM', 'DRM_IOCTL_MODE_ATOMIC', `event queue full: ${(EVENT_SPACE - this.eventSpace) / EVENT_VBLANK_SIZE} events unread`);
-    this.eventSpace -= n * EVENT_VBLANK_SIZE;
+    this.events.reserve(n);
   }
 
   releaseEvents(n: number): void {
-    this.eventSpace += n * EVENT_VBLANK_SIZE;
+    this.events.release(n);
   }
 
   readEvents(): DrmEvent[] {
     this.enter('read');
-    return this.readEventsQuiet();
+    return this.events.read();
   }
 
   watchEvents(cb: (events: DrmEvent[]) => void): () => void {
     if (this.closed) throw kernelError('EBADF', 'poll', this.path);
-    this.watchers.add(cb);
-    if (this.events.length) setImmediate(() => this.deliver());
-    return () => this.watchers.delete(cb);
+    return this.events.watch(cb);
   }
 
   addFb2(a: AddFb2Args): number {
@@ -419,7 +323,7 @@ export class SimKmsFile implements KmsDevice {
   close(): void {
     if (this.closed) throw kernelError('EBADF', 'close', this.path);
     this.closed = true;
-    this.watchers.clear();
+    this.events.close();
     // A live mapping keeps the file, its master and its fbs, as in the kernel (vm_file's ref).
     if (this.maps.size === 0) this.card.closeFile(this);
   }
