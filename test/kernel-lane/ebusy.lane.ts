@@ -10,7 +10,7 @@ import type { Topology, TopoPlane } from '../../src/kernel/topology';
 import type { AtomicProp, KmsDevice } from '../../src/kernel/types';
 import { planeOffProps, planeProps } from '../../src/kms/plane-props';
 import type { PlaneAssignment } from '../../src/kms/types';
-import { EventHub } from '../../src/sources/pipeline';
+import { EventHub, sharedPipeline } from '../../src/sources/pipeline';
 import type { FramePipeline, PipelineCounters } from '../../src/sources/pipeline';
 import { ScanoutTarget } from '../../src/sources/scanout-target';
 import type { FlipLog } from './flip-log';
@@ -36,7 +36,7 @@ describe('frame pipeline on vkms: nonblocking flips under EBUSY', () => {
   let cursorPlane: TopoPlane;
   let host: Image;
   let hub: EventHub;
-  let joined: ReturnType<EventHub['join']>;
+  let joined: ReturnType<typeof sharedPipeline>;
   let pipeline: FramePipeline;
   let target: ScanoutTarget;
   let disown: () => void = () => undefined;
@@ -83,7 +83,7 @@ describe('frame pipeline on vkms: nonblocking flips under EBUSY', () => {
     paint(cursor.map, CURSOR.w, CURSOR.h, cursor.pitch, () => 0xff00ff00);
     const rec = recording(dev, log);
     hub = new EventHub(rec, (e) => errors.push(e));
-    joined = hub.join(crtcId);
+    joined = sharedPipeline(hub, rec, crtcId);
     pipeline = joined.pipeline;
     const plane: PlaneAssignment = { key: 'window', from: 'primary', planeId: overlay.id, planeType: 'overlay', fbId: 0, src: { x: 0, y: 0, w: WIN.w, h: WIN.h }, dst: WIN, zpos: null, setZpos: false };
     target = new ScanoutTarget(rec, t, plane, crtcId, pipeline);

@@ -10,14 +10,14 @@ import { socketPair } from '../../src/kernel/native-socket';
 import type { Topology, TopoPlane } from '../../src/kernel/topology';
 import type { KmsDevice } from '../../src/kernel/types';
 import type { PlaneAssignment, Rect } from '../../src/kms/types';
-import { PeerLink } from '../../src/sources/dbus-peer';
+import { MESSAGE, PeerLink } from '../../src/sources/dbus-peer';
 import type { PeerMessage } from '../../src/sources/dbus-peer';
-import { EventHub } from '../../src/sources/pipeline';
+import { EventHub, sharedPipeline } from '../../src/sources/pipeline';
 import type { FramePipeline } from '../../src/sources/pipeline';
 import { DisplayListener } from '../../src/sources/qemu-listener';
 import { ScanoutTarget } from '../../src/sources/scanout-target';
 import type { FlipLog } from './flip-log';
-import { recording } from './flip-log';
+import { now, recording } from './flip-log';
 import { cardOf, native, paint, sleep } from './guest';
 
 const LISTENER = 'org.qemu.Display1.Listener';
@@ -38,6 +38,8 @@ export interface QemuRig {
   pipeline: FramePipeline;
   listener: DisplayListener;
   log: FlipLog;
+  /** When the listener sent each METHOD_RETURN (CLOCK_MONOTONIC ns), in order. */
+  replySent: bigint[];
   /** What the listener logged and what the pipeline reported: both stay empty when all is well. */
   logs: string[];
   errors: Error[];
@@ -60,18 +62,25 @@ export async function qemuRig(dev: KmsDevice, t: Topology, crtcId: number, dst: 
   const errors: Error[] = [];
   const rec = recording(dev, log);
   const hub = new EventHub(rec, (e) => errors.push(e));
-  const joined = hub.join(crtcId);
+  const joined = sharedPipeline(hub, rec, crtcId);
   const buffers: GuestBuffer[] = [];
   const [a, b] = socketPair();
   const ours = new PeerLink(a, 'client');
   const qemu = new PeerLink(b, 'server');
   await Promise.all([ours.open(), qemu.open()]);
+  // The moment each reply leaves the listener: what the daemon adds, apart from the link's transit.
+  const replySent: bigint[] = [];
+  const send = ours.send.bind(ours);
+  ours.send = (m) => {
+    if (m.type === MESSAGE.METHOD_RETURN) replySent.push(now());
+    return send(m);
+  };
   const plane: PlaneAssignment = { key: 'console', from: 'primary', planeId: overlay.id, planeType: 'overlay', fbId: 0, src: { x: 0, y: 0, w: dst.w, h: dst.h }, dst, zpos: null, setZpos: false };
   const target = new ScanoutTarget(rec, t, plane, crtcId, joined.pipeline);
   const listener = new DisplayListener(ours, target, { log: (m) => logs.push(m), replyWithinMs: opts.replyWithinMs });
   const disown = joined.pipeline.own([overlay.id], { retire: () => listener.retire(), error: (e) => errors.push(e) });
   return {
-    vgem, overlay, pipeline: joined.pipeline, listener, log, logs, errors,
+    vgem, overlay, pipeline: joined.pipeline, listener, log, replySent, logs, errors,
     call: (member, signature, body) => qemu.call({ path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body }, 10_000),
     buffer: (width, height) => {
       const d = vgem.createDumb(width, height, 32);

@@ -204,7 +204,7 @@ describe('vfio source on mbochs, shown on vkms, verified through writeback', () 
 
     const d = devices[devices.length - 1];
     guestDraw(d, 0, FRAME1);
-    pipeline = new FramePipeline(dev, crtcId, new EventHub(dev), (fbs) => source!.retire(fbs), (e) => errors.push(e));
+    pipeline = new FramePipeline(dev, crtcId, new EventHub(dev, (e) => errors.push(e)), (fbs) => source!.retire(fbs), (e) => errors.push(e));
     source.poll(pipeline);
     for (let i = 0; i < 200 && pipeline.counters.flipped < 1; i++) await sleep(10);
     expect(errors).toEqual([]);
