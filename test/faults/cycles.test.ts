@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDomainXml } from '../../src/config';
@@ -92,6 +92,8 @@ test(`${CYCLES} start/stop cycles of 4 domains: the daemon's fds, fbs, GEM handl
     const after = await Promise.all(monitors.map((m) => rig.screenshot(m)));
     expect(after.map((s, i) => s.equals(before[i]))).toEqual([true, true, true]);
     expect(end.fds).toBe(warm!.fds);
+    // Nor files: 1200 journal writes leave no record and no temporary file behind.
+    expect(readdirSync(join(rig.runDir, 'domains'))).toEqual([]);
     const rssKiB = end.rssKiB - warm!.rssKiB;
     expect(rssKiB).toBeLessThan(RSS_BOUND_KIB);
 
