@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodePng } from '../../src/util/png';
 import { startBus } from '../helpers/bus';
-import { FaultRig, differing, screens } from '../helpers/e2e-rig';
+import { FaultRig, differing, pixelAt, screens } from '../helpers/e2e-rig';
 import { FakeQemu } from '../helpers/e2e-qemu';
 import { REPO } from '../helpers/fixtures';
 
@@ -36,11 +35,7 @@ afterEach(async () => {
 
 const row = async () => ((await rig.call('Streams', '', []))[0] as StreamRow[]).find((r) => r[0] === 'df-tcg-vga');
 const colour = (k: number) => [(k * 37) & 0xff, 255 - k, (k * 11 + 5) & 0xff];
-async function shownAt(x: number, y: number): Promise<number[]> {
-  const p = decodePng(await rig.screenshot('Virtual-1'));
-  const o = (y * p.width + x) * 4;
-  return [p.rgba[o], p.rgba[o + 1], p.rgba[o + 2]];
-}
+const shownAt = (x: number, y: number) => pixelAt(rig, 'Virtual-1', x, y);
 /** Until the stream has taken in `n` frames and each was either flipped or replaced by a newer one. */
 const settled = (n: number) => rig.until(async () => {
   const r = await row();

@@ -14,16 +14,16 @@ const LISTENER = 'org.qemu.Display1.Listener';
  */
 export class FakeQemu {
   private link: PeerLink | null = null;
-  private readonly linked: Promise<PeerLink>;
+  /** Listener links opened so far (a restarted daemon registers again). */
+  private links = 0;
+  private readonly waiters: { n: number; res: () => void }[] = [];
 
   private constructor(
     private readonly bus: PeerLink,
     readonly w: number,
     readonly h: number,
   ) {
-    this.linked = new Promise((res) => {
-      bus.on('message', (m: PeerMessage) => this.onBus(m, res));
-    });
+    bus.on('message', (m: PeerMessage) => this.onBus(m));
   }
 
   static async start(address: string, w: number, h: number): Promise<FakeQemu> {
@@ -33,7 +33,7 @@ export class FakeQemu {
     return q;
   }
 
-  private onBus(m: PeerMessage, linked: (l: PeerLink) => void): void {
+  private onBus(m: PeerMessage): void {
     if (m.member === 'GetManagedObjects') {
       const c = { Label: new Variant('s', 'VGA'), Head: new Variant('u', 0), Type: new Variant('s', 'Graphic'), DeviceAddress: new Variant('s', ''), Width: new Variant('u', this.w), Height: new Variant('u', this.h) };
       this.bus.reply(m, 'a{oa{sa{sv}}}', [{ '/org/qemu/Display1/Console_0': { 'org.qemu.Display1.Console': c } }]);
@@ -48,16 +48,17 @@ export class FakeQemu {
       // Frames only once the handshake is done, as QEMU does.
       l.open().then(() => {
         this.link = l;
-        linked(l);
+        this.links++;
+        for (const w of this.waiters.filter((x) => x.n <= this.links)) w.res();
       }, () => undefined);
       return;
     }
     if (m.type === MESSAGE.METHOD_CALL) this.bus.replyError(m, 'org.freedesktop.DBus.Error.UnknownMethod', `${m.member} is not served here`);
   }
 
-  /** Resolves once the daemon's listener link is up. */
-  attached(): Promise<PeerLink> {
-    return this.linked;
+  /** Resolves once the daemon's `n`th listener link is up (the first by default). */
+  attached(n = 1): Promise<void> {
+    return n <= this.links ? Promise.resolve() : new Promise((res) => this.waiters.push({ n, res }));
   }
 
   /** One whole picture of one colour, as QEMU's Scanout (a no-reply call) carries it. */

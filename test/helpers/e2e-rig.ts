@@ -35,6 +35,13 @@ export async function sizeOf(rig: FaultRig, connector: string): Promise<[number,
   return [p.width, p.height];
 }
 
+/** The RGB the monitor on `connector` shows at (x, y). */
+export async function pixelAt(rig: FaultRig, connector: string, x: number, y: number): Promise<number[]> {
+  const p = decodePng(await rig.screenshot(connector));
+  const o = (y * p.width + x) * 4;
+  return [p.rgba[o], p.rgba[o + 1], p.rgba[o + 2]];
+}
+
 /** What `Status` says of one domain: [state, planes, notes], or null once it is gone. */
 export async function rowOf(rig: FaultRig, name: string) {
   return (await rig.status()).find((d) => d[0] === name) ?? null;
