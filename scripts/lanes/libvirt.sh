@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
-ART=$REPO/artifacts/libvirt-lane
+ART=${DIRECTFLIP_LIBVIRT_ARTIFACTS:-$REPO/artifacts/libvirt-lane}
 WORK=/run/directflip-lane
 TRACE=/run/directflip/hook-trace
 DF="node $REPO/bin/directflip"
@@ -79,6 +79,10 @@ if ! dpkg -s $PKGS >/dev/null 2>&1; then
   apt-get update -qq >/dev/null || die "apt-get update failed"
   apt-get install -y -qq --no-install-recommends $PKGS >/dev/null || die "apt-get install $PKGS failed"
 fi
+LIBVIRT_VERSION=$(libvirtd --version | awk '{print $NF}')
+say "# libvirt $LIBVIRT_VERSION, QEMU $(qemu-system-x86_64 --version | sed -n '1s/^QEMU emulator version \([^ ]*\).*/\1/p')"
+# Since libvirt 10.5 the release hook's 4th argument is the shutoff reason; before, it is "-".
+release_reason() { if printf '%s\n' 10.5.0 "$LIBVIRT_VERSION" | sort -V -C; then echo "$1"; else echo -; fi; }
 [ -f "$REPO/dist/hook.js" ] && [ -f "$REPO/dist/src/sources/bus-helper.js" ] || (npm run build >/dev/null) || die "npm run build failed"
 # The per-VM bus helper runs as libvirt-qemu and must read the package, as it can where a
 # package is installed (/usr/lib, /opt). A checkout under a private directory is copied there.
@@ -182,7 +186,7 @@ sleep 2 # SeaBIOS prints under TCG within a second or two
 check "the simulated monitor shows the firmware screen (artifact firmware-screen.png)" bash -c "$(declare -f shot png_has_text); DF='$DF'; ART='$ART'; REPO='$REPO'; shot firmware-screen && png_has_text '$ART/firmware-screen.png'"
 check "status reports the domain active with its qemu-dbus stream" bash -c "$DF status | grep -E 'df-tcg-vga +active' && $DF status | grep -E 'df-tcg-vga +directflip/output\[1\]/plane\[1\] +qemu-dbus +streaming'"
 check "virsh destroy df-tcg-vga succeeds" $VIRSH destroy df-tcg-vga
-check "our hook saw stopped → release on destroy" expect_eq "$(node_events df-tcg-vga | cut -d';' -f4-)" "stopped end -;release end -;"
+check "our hook saw stopped → release on destroy" expect_eq "$(node_events df-tcg-vga | cut -d';' -f4-)" "stopped end -;release end $(release_reason destroyed);"
 check "status no longer shows df-tcg-vga" status_has_no df-tcg-vga
 check "no state is left for df-tcg-vga" no_state df-tcg-vga
 shot after-destroy
@@ -192,7 +196,7 @@ step "an invalid configuration"
 $VIRSH start df-tcg-bad >"$ART/virsh-start-bad.txt" 2>&1
 check "virsh start df-tcg-bad fails" expect_eq "$?" 1
 check "libvirt's error carries our precise message" bash -c "grep -F 'Hook script execution failed' '$ART/virsh-start-bad.txt' && grep -E 'directflip: domain df-tcg-bad: invalid directflip configuration: .*sideways' '$ART/virsh-start-bad.txt'"
-check "stopped and release followed the failed prepare" expect_eq "$(node_events df-tcg-bad)" "prepare begin -;stopped end -;release end -;"
+check "stopped and release followed the failed prepare" expect_eq "$(node_events df-tcg-bad)" "prepare begin -;stopped end -;release end $(release_reason failed);"
 check "the failed start left no state and no assignment" bash -c "$(declare -f no_state status_has_no); DF='$DF'; no_state df-tcg-bad && status_has_no df-tcg-bad"
 check "df-tcg-bad is not running" bash -c "$VIRSH domstate df-tcg-bad | grep -qx 'shut off'"
 
