@@ -142,6 +142,8 @@ test('i915 gen9 shares two plane scalers on pipes A and B: a third scaled sprite
   const e = errOf(() => dev.atomic([...scaled(sprites[0], 0), ...scaled(sprites[1], 640), ...scaled(sprites[2], 1280)], TEST_ONLY));
   expect(e.code).toBe('EINVAL');
   expect(e.message).toMatch(/scaling requests 3 > 2/);
+  // An invisible plane detaches from its scaler (skl_update_scaler_plane: force_detach).
+  expect(() => dev.atomic([...scaled(sprites[0], 0), ...scaled(sprites[1], 640), ...scaled(sprites[2], f.mode.hdisplay)], TEST_ONLY)).not.toThrow();
   // Unscaled, all three sprites fit.
   expect(() => dev.atomic([...f.planeProps(sprites[0], fb, 320, 240), ...f.planeProps(sprites[1], fb, 320, 240, 400), ...f.planeProps(sprites[2], fb, 320, 240, 800)], TEST_ONLY)).not.toThrow();
 });

@@ -110,7 +110,8 @@ function checkScalers(ctx: AtomicContext, s: PropState, crtcIds: Set<number>): v
       const quarter = (get(s, p.id, 'rotation') & 0b1010n) !== 0n;
       const [rw, rh] = quarter ? [get(s, p.id, 'SRC_H'), get(s, p.id, 'SRC_W')] : [get(s, p.id, 'SRC_W'), get(s, p.id, 'SRC_H')];
       const scaled = rw !== get(s, p.id, 'CRTC_W') << 16n || rh !== get(s, p.id, 'CRTC_H') << 16n;
-      return scaled || (fb !== undefined && (formatInfo(fb.format)?.cpp.length ?? 1) > 1);
+      // skl_update_scaler_plane(): an invisible plane detaches from its scaler (force_detach).
+      return visibleOn(ctx, s, p, crtc) && (scaled || (fb !== undefined && (formatInfo(fb.format)?.cpp.length ?? 1) > 1));
     });
     const have = ctx.scalers![crtc.index] ?? 0;
     if (users.length > have) refuse('EINVAL', `[CRTC:${crtc.id}] too many scaling requests ${users.length} > ${have} (planes ${users.map((p) => p.id).join(', ')})`);
@@ -170,8 +171,7 @@ function checkPlane(ctx: AtomicContext, s: PropState, p: SimPlane): void {
     refuse('ERANGE', `${tag} invalid scaling: ${rw >> 16n}x${rh >> 16n} → ${cw}x${ch} (scale 0x${hscale.toString(16)}/0x${vscale.toString(16)} outside 0x${min.toString(16)}..0x${max.toString(16)})`);
   }
   const m = decodeModeInfo(mode);
-  const visible = cw > 0n && ch > 0n && cx < BigInt(m.hdisplay) && cy < BigInt(m.vdisplay) && cx + cw > 0n && cy + ch > 0n;
-  if (!visible) return;
+  if (!visibleOn(ctx, s, p, crtc)) return;
   if (p.fullScreen && !(cx <= 0n && cy <= 0n && cx + cw >= BigInt(m.hdisplay) && cy + ch >= BigInt(m.vdisplay))) {
     refuse('EINVAL', `${tag} plane must cover entire CRTC`);
   }
@@ -211,4 +211,14 @@ function scaleLimits(p: SimPlane, fb: SimFb): [bigint, bigint] {
   if (!p.scale || p.scale.unscalable.includes(fb.format)) return [NO_SCALING, NO_SCALING];
   const semiplanar = (formatInfo(fb.format)?.cpp.length ?? 1) === 2;
   return [BigInt(p.scale.min), BigInt(semiplanar ? p.scale.maxSemiplanar : p.scale.max)];
+}
+
+/** drm_rect_clip_scaled() against the mode: whether any of the plane's destination is on screen. */
+function visibleOn(ctx: AtomicContext, s: PropState, p: SimPlane, crtc: SimCrtc): boolean {
+  const mode = modeOf(ctx, s, crtc);
+  if (!mode || !get(s, p.id, 'FB_ID')) return false;
+  const m = decodeModeInfo(mode);
+  const [cx, cy] = [BigInt.asIntN(64, get(s, p.id, 'CRTC_X')), BigInt.asIntN(64, get(s, p.id, 'CRTC_Y'))];
+  const [cw, ch] = [get(s, p.id, 'CRTC_W'), get(s, p.id, 'CRTC_H')];
+  return cw > 0n && ch > 0n && cx < BigInt(m.hdisplay) && cy < BigInt(m.vdisplay) && cx + cw > 0n && cy + ch > 0n;
 }
