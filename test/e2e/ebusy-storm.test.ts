@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { startBus } from '../helpers/bus';
 import { FaultRig, differing, pixelAt, screens } from '../helpers/e2e-rig';
 import { FakeQemu } from '../helpers/e2e-qemu';
+import { runCli } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
 
 /**
@@ -75,6 +76,10 @@ test('an EBUSY storm while frames stream: the last frame sent is on screen, ever
   // Nothing that should be shown was lost: the newest frame is on the monitor.
   expect(await shownAt(10, 10)).toEqual(colour(FRAMES));
   expect(rig.daemon!.log()).not.toMatch(/^<[0-3]>/m);
+  // What an admin sees: `directflip status` counts them too.
+  const st = runCli(['status', '--bus', rig.bus.address]);
+  expect(st.stdout).toMatch(new RegExp(`df-tcg-vga\\s+\\S+\\s+qemu-dbus\\s+streaming\\s+${received}\\s+${flipped}\\s+${dropped}\\s`));
+  expect(st.stdout).toContain(`${STORM} commits refused busy and retried`);
 
   for (const [op, sub] of [['stopped', 'end'], ['release', 'end']]) expect(rig.hook('df-tcg-vga', op, sub, live).status).toBe(0);
   expect(await rig.status()).toEqual([]);
