@@ -24,10 +24,8 @@ export function gvtFbId(host: Host, uuid: string, plane: 'primary' | 'cursor'): 
       return Number.isInteger(fb) && fb >= 0 ? { fbId: fb, via: 'sysfs' } : { why: `${attr} answered ${JSON.stringify(fb)}` };
     }
   }
-  const r = withVfioDevice(host, uuid, (d) => {
-    if (!queryPlane(d, VFIO.GFX_PLANE_TYPE_PROBE | VFIO.GFX_PLANE_TYPE_DRM_OUT_OF_TREE, plane)) return null;
-    return queryPlane(d, VFIO.GFX_PLANE_TYPE_DRM_OUT_OF_TREE, plane)?.drmFbId ?? 0;
-  });
+  // As Intel's QEMU branch asks: one PROBE|DRM query, drm_fb_id at byte 56 (0: the plane is off).
+  const r = withVfioDevice(host, uuid, (d) => queryPlane(d, VFIO.GFX_PLANE_TYPE_PROBE | VFIO.GFX_PLANE_TYPE_DRM_OUT_OF_TREE, plane)?.drmFbId ?? null);
   if ('why' in r) return { why: `no intel_vgpu/plane_id_index in sysfs, and VFIO cannot ask: ${r.why}` };
   if (r.ok === null) return { why: 'the kernel lacks the local-display direct-flip ABI (PROBE|DRM answers EINVAL)' };
   return { fbId: r.ok, via: 'vfio' };

@@ -295,8 +295,10 @@ class SimDevice implements VfioDevice {
     const zero: GfxPlaneInfo = { flags, drmPlaneType, drmFormat: 0, drmFormatMod: 0n, width: 0, height: 0, stride: 0, size: 0, xPos: 0, yPos: 0, xHot: 0, yHot: 0, regionIndex: 0, dmabufId: 0, drmFbId: 0 };
     if (flags & PROBE) {
       // Mainline GVT-g and mbochs answer PROBE|<type> with 0 only for the types they implement.
-      if (supported.some((t) => flags === (PROBE | t))) return zero;
-      throw kernelError('EINVAL', I, this.path, `plane type 0x${(flags & ~PROBE).toString(16)} not supported`);
+      if (!supported.some((t) => flags === (PROBE | t))) throw kernelError('EINVAL', I, this.path, `plane type 0x${(flags & ~PROBE).toString(16)} not supported`);
+      // Intel's direct-flip kernel fills the plane in, drm_fb_id at byte 56, as its QEMU branch reads it.
+      if (flags !== (PROBE | DRM)) return zero;
+      flags = DRM;
     }
     if (!supported.includes(flags)) throw kernelError('EINVAL', I, this.path, `flags 0x${flags.toString(16)}`);
     const which = drmPlaneType === FLAGS.PLANE_PRIMARY ? 'primary' : drmPlaneType === FLAGS.PLANE_CURSOR ? 'cursor' : null;
