@@ -261,7 +261,7 @@ export class Engine {
     if (r.state === 'active' || r.state === 'activating') {
       try {
         const t = readTopology(this.dev);
-        readoptPlan(this.dev, t, r.plan, standIns);
+        readoptPlan(this.dev, t, r.plan, standIns, (key) => r.sources[key]?.source === 'gvt-fb');
         await commitPlanAsync(guardCommits(this.dev, () => this.journal.persist(r, 're-adopt')), t, r.plan, r.snapshots);
         r.state = 'active';
         this.journal.update(r, this.log);
