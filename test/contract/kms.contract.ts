@@ -220,6 +220,16 @@ export function kmsContract(name: string, make: () => KmsBackend): void {
       expect(errOf(() => dev.rmFb(f.crtc.fbId || 0x7ffffff0)).code).toBe('ENOENT');
     });
 
+    // __drm_mode_object_add(): idr_alloc(object_idr, 1, 0) gives the lowest free id, so a removed
+    // fb's id is free for the next object: ids are not unique over time, only while alive.
+    test('an fb id is reused after RMFB: the next object gets the lowest free id', () => {
+      const f = fixture(dev);
+      const a = f.makeFb(64, 64).fb;
+      dev.rmFb(a);
+      const b = f.makeFb(64, 64).fb;
+      expect(b).toBeLessThanOrEqual(a);
+    });
+
     test('a dumb buffer maps, and what is written is what the fb holds', () => {
       const d = dev.createDumb(16, 16, 32);
       const map = dev.mmap(dev.mapDumb(d.handle), d.size);

@@ -23,7 +23,7 @@ export class KernelStore {
       throw this.bad(`it is not JSON (${(e as Error).message})`);
     }
     const ok = saved && typeof saved === 'object' && saved.format === 'directflip-sim-kernel/1' && typeof saved.profile === 'string' &&
-      Number.isInteger(saved.pid) && Number.isInteger(saved.openFiles) && Number.isInteger(saved.lastId) &&
+      Number.isInteger(saved.pid) && Number.isInteger(saved.openFiles) &&
       [saved.props, saved.blobs, saved.deadFbs, saved.connectors, saved.mdevs].every(Array.isArray);
     if (!ok) throw this.bad('it is not a simulated kernel state of this version');
     if (saved.pid && saved.pid !== process.pid && alive(saved.pid)) {

@@ -19,9 +19,8 @@ export interface BuiltCard {
   /** Boot-time "console": CRTC index → mode, for fbcon's framebuffers. */
   console: { crtc: SimCrtc; connector: SimConnector; width: number; height: number; modeBlob: number }[];
   nextId: () => number;
-  /** The last id handed out; `skipTo(n)` makes the next one n + 1 (a resumed kernel's idr). */
+  /** The last id handed out while building: the card's objects, properties and boot blobs. */
   lastId: () => number;
-  skipTo: (n: number) => void;
 }
 
 const ENCODER_TYPE: Record<string, number> = { eDP: 2, 'HDMI-A': 2, DP: 2, VGA: 1, LVDS: 3, Virtual: 5, Writeback: 5, DSI: 6 };
@@ -125,10 +124,7 @@ export function buildCard(p: KmsProfile): BuiltCard {
       console.push({ crtc, connector: conn, width: mode.hdisplay, height: mode.vdisplay, modeBlob });
     }
   }
-  const skipTo = (n: number) => {
-    id = Math.max(id, n);
-  };
-  return { crtcs, encoders, connectors, planes, props, state, blobs, console, nextId, lastId: () => id, skipTo };
+  return { crtcs, encoders, connectors, planes, props, state, blobs, console, nextId, lastId: () => id };
 }
 
 /** A 128-byte EDID base block: header, a vendor, the monitor's size, a name descriptor. */

@@ -71,6 +71,8 @@ export class SimCard {
   onKernelChange: (() => void) | null = null;
   private readonly uevents: UeventSource;
   private readonly vblank: VblankClock;
+  /** Ids 1..bootIds are the card's objects, properties and boot blobs. */
+  private readonly bootIds: number;
   private readonly failures = new Map<string, string[]>();
   private nextFd = 200000;
   private lessees = 0;
@@ -82,6 +84,7 @@ export class SimCard {
     readonly opts: { dmabufs: SimDmabufTable; devPath?: string; vblank?: 'manual' | 'timer' },
   ) {
     this.built = buildCard(profile);
+    this.bootIds = this.built.lastId();
     this.uevents = new UeventSource(opts.devPath ?? profile.devPath, profile.pciAddress);
     this.state = this.built.state;
     for (const [id, data] of this.built.blobs) this.blobs.set(id, { data, owner: null, destroyed: false });
@@ -120,7 +123,7 @@ export class SimCard {
   }
 
   /** A framebuffer no file owns: it survives every close (GVT-g's direct-flip fbs, fbcon). */
-  kernelFb(buf: SimBuffer, id = this.built.nextId()): number {
+  kernelFb(buf: SimBuffer, id = this.newObjectId()): number {
     this.fbs.set(id, {
       id, width: buf.width, height: buf.height, format: buf.format, modifier: buf.modifier, owner: null, flags: 0,
       objs: [{ buffer: buf, size: buf.pixels.length, dumb: false }], pitches: [buf.stride], offsets: [0], modifiers: [buf.modifier], buffer: buf,
@@ -140,8 +143,18 @@ export class SimCard {
     fb.objs = [{ buffer: buf, size: buf.pixels.length, dumb: false }];
   }
 
+  /**
+   * __drm_mode_object_add(): idr_alloc(object_idr, 1, 0), the lowest free id, so the id of a
+   * removed fb or blob comes back (past the objects created at boot, which never go).
+   */
+  newObjectId(): number {
+    let id = this.bootIds + 1;
+    while (this.fbs.has(id) || this.blobs.has(id)) id++;
+    return id;
+  }
+
   newBlob(data: Buffer, owner: SimKmsFile | null): number {
-    const id = this.built.nextId();
+    const id = this.newObjectId();
     this.blobs.set(id, { data, owner, destroyed: false });
     return id;
   }

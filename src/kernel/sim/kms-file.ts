@@ -206,7 +206,7 @@ export class SimKmsFile implements KmsDevice {
   addFb2(a: AddFb2Args): number {
     this.enter('DRM_IOCTL_MODE_ADDFB2');
     const { modifier, gems } = checkAddFb2(a, this.card.profile, this.card.built.planes, this.gem, (c, i, d) => this.fail(c, i, d));
-    const id = this.card.built.nextId();
+    const id = this.card.newObjectId();
     const first = gems[0].buffer;
     this.card.fbs.set(id, {
       id, width: a.width, height: a.height, format: a.pixelFormat, modifier, owner: this, flags: a.flags,

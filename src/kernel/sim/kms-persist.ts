@@ -17,7 +17,6 @@ export interface SavedKernel {
   /** The process that wrote it, 0 once it let go (SimHost.stop). */
   pid: number;
   openFiles: number;
-  lastId: number;
   /** object id → [property name, u64 as decimal][] */
   props: [number, [string, string][]][];
   /** Blobs the state references, beyond the boot ones: id, base64, whose. */
@@ -69,7 +68,7 @@ export function snapshotKernel(card: SimCard, vfio: SimVfio, profile: string, pi
     if (fb?.owner) deadFbs.push({ id, width: fb.width, height: fb.height, format: fb.format, modifier: fb.modifier.toString(), pitch: fb.pitches[0] });
   }
   return {
-    format: 'directflip-sim-kernel/1', profile, pid, openFiles: card.files.size, lastId: card.built.lastId(),
+    format: 'directflip-sim-kernel/1', profile, pid, openFiles: card.files.size,
     props: [...card.state].map(([id, v]) => [id, [...v].map(([k, val]) => [k, val.toString()])]),
     blobs, deadFbs,
     connectors: card.built.connectors.map((c) => [c.id, c.status]),
@@ -83,7 +82,6 @@ export function snapshotKernel(card: SimCard, vfio: SimVfio, profile: string, pi
  * their blobs destroyed, and the last close lets fbdev restore the console.
  */
 export function resumeKernel(card: SimCard, vfio: SimVfio, saved: SavedKernel): void {
-  card.built.skipTo(saved.lastId);
   for (const [id, props] of saved.props) {
     const v = card.state.get(id);
     if (!v) continue;
