@@ -1,5 +1,6 @@
 /**
- * The `vkms` simulator profile (examples/hosts/vkms.json) against the real vkms it claims to be:
+ * The `vkms` simulator profile (examples/hosts/vkms.json; vkms-6-12.json on linux 6.12, where vkms
+ * gained rotation, gamma and more formats) against the real vkms it claims to be:
  * both snapshots are read through readTopology, normalized (object ids differ; what the driver
  * declares does not) and compared aspect by aspect. Every difference is listed in the failure.
  *
@@ -8,7 +9,8 @@
  */
 import { DRM_CAP, DRM_CLIENT_CAP, DRM_MODE_PROP, fourccName, modifierName } from '../../src/kernel/constants';
 import { SimHost } from '../../src/kernel/sim/host';
-import { loadProfile } from '../../src/kernel/sim/load-profile';
+import { release } from 'node:os';
+import { loadProfile, profileNames } from '../../src/kernel/sim/load-profile';
 import { readTopology } from '../../src/kernel/topology';
 import type { PropMap, Topology } from '../../src/kernel/topology';
 import type { KmsDevice, ModeInfo } from '../../src/kernel/types';
@@ -175,6 +177,10 @@ function diff(real: Json, sim: Json, path: string, out: string[]): void {
   if (JSON.stringify(real) !== JSON.stringify(sim)) out.push(`${path}: vkms ${show(real)}, profile ${show(sim)}`);
 }
 
+/** The running kernel's own vkms profile (vkms-MAJOR-MINOR) where examples/hosts has one. */
+const versioned = `vkms-${release().split('.').slice(0, 2).join('-')}`;
+const PROFILE = profileNames().includes(versioned) ? versioned : 'vkms';
+
 describe('topology: real vkms against the vkms simulator profile', () => {
   let real: Record<string, Json>;
   let sim: Record<string, Json>;
@@ -191,7 +197,7 @@ describe('topology: real vkms against the vkms simulator profile', () => {
       dev.close();
     }
     let simDump: Record<string, Json> = {};
-    const host = new SimHost(loadProfile('vkms'));
+    const host = new SimHost(loadProfile(PROFILE));
     try {
       const s = host.openKms(host.profile.kms.devPath);
       const t = readTopology(s);
@@ -224,7 +230,7 @@ describe('topology: real vkms against the vkms simulator profile', () => {
     test(title, () => {
       const out: string[] = [];
       for (const k of keys) diff(real[k], sim[k], k, out);
-      if (out.length) throw new Error(`${out.length} difference(s) from examples/hosts/vkms.json:\n${out.join('\n')}`);
+      if (out.length) throw new Error(`${out.length} difference(s) from examples/hosts/${PROFILE}.json:\n${out.join('\n')}`);
     });
   }
 });
