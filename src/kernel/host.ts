@@ -58,7 +58,7 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SimHost } = require('./sim/host') as typeof import('./sim/host');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { buildFakeTree, addMdev } = require('../sys/fake-tree') as typeof import('../sys/fake-tree');
+  const { buildFakeTree, addMdev, gvtDebugfsAttr } = require('../sys/fake-tree') as typeof import('../sys/fake-tree');
   const profile = loadProfile(profileSpec);
   const ownRoot = !opts.root;
   const root = opts.root ?? mkdtempSync(join(tmpdir(), 'directflip-sim-'));
@@ -83,14 +83,17 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
   const liveAttributes = (uuid: string) => {
     if (!profile.vfio.directFlip) return;
     let plane: 'primary' | 'cursor' = 'primary';
-    sysfs.add(sys.at('sys/devices', profile.vfio.parentSysfs, uuid, 'intel_vgpu', 'plane_id_index'), {
-      write: (v) => {
+    const attr = {
+      write: (v: string) => {
         const n = v.trim();
         if (n !== '1' && n !== '2') throw Object.assign(new Error(`EINVAL: plane_id_index takes 1 (primary) or 2 (cursor), not ${n}`), { code: 'EINVAL' });
         plane = n === '1' ? 'primary' : 'cursor';
       },
       read: () => `${sim.vfio.directFlipFb(uuid, plane)}\n`,
-    });
+    };
+    sysfs.add(sys.at('sys/devices', profile.vfio.parentSysfs, uuid, 'intel_vgpu', 'plane_id_index'), attr);
+    // The same attribute where the proposal's thread keeps it for debugging.
+    sysfs.add(gvtDebugfsAttr(sys, sim, uuid), attr);
   };
   for (const uuid of sim.vfio.mdevs.keys()) liveAttributes(uuid);
   return {

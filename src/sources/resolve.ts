@@ -82,7 +82,7 @@ export function resolvePlane(host: Host, dev: KmsDevice, c: DomainConfig, p: Pla
       const fb = describeFb(dev, g.fbId);
       return {
         source: 'gvt-fb',
-        why: `kernel fb ${g.fbId} via ${g.via === 'sysfs' ? 'intel_vgpu/plane_id_index' : 'VFIO PROBE|DRM'}`,
+        why: `kernel fb ${g.fbId} via ${g.via === 'vfio' ? 'VFIO PROBE|DRM' : g.via === 'debugfs' ? "GVT-g's debugfs plane_id_index" : 'intel_vgpu/plane_id_index'}`,
         guest: { format: fb.pixelFormat, modifier: fb.modifiers[0] ?? 0n, width: fb.width, height: fb.height, kernelFbId: g.fbId, assumedBecause: null },
       };
     }

@@ -43,6 +43,17 @@ function statusText(s: number): string {
   return s === 1 ? 'connected' : s === 2 ? 'disconnected' : 'unknown';
 }
 
+/** GVT-g numbers its vGPUs from 1, in creation order. */
+function vgpuId(host: SimHost, uuid: string): number {
+  return [...host.vfio.mdevs.keys()].indexOf(uuid) + 1;
+}
+
+/** GVT-g's debugfs sits under the i915 DRM minor's: dri/<minor>/gvt/vgpu<id>/. */
+export function gvtDebugfsAttr(sys: SysPaths, host: SimHost, uuid: string): string {
+  const minor = /card(\d+)$/.exec(host.profile.kms.devPath)?.[1] ?? '0';
+  return sys.at('sys/kernel/debug/dri', minor, 'gvt', `vgpu${vgpuId(host, uuid)}`, 'plane_id_index');
+}
+
 /** One mdev's sysfs, as the mdev core creates it on `create`. */
 export function addMdev(sys: SysPaths, host: SimHost, uuid: string): void {
   const m = host.vfio.mdev(uuid);
@@ -59,6 +70,10 @@ export function addMdev(sys: SysPaths, host: SimHost, uuid: string): void {
     // The May 2019 RFC's attribute: write a plane type, read back that plane's kernel fb id.
     mkdirSync(join(dev, 'intel_vgpu'), { recursive: true });
     writeFileSync(join(dev, 'intel_vgpu', 'plane_id_index'), '0\n');
+    // Mainline's intel_vgpu/vgpu_id, and the thread's debugfs twin of plane_id_index.
+    writeFileSync(join(dev, 'intel_vgpu', 'vgpu_id'), `${vgpuId(host, uuid)}\n`);
+    mkdirSync(dirname(gvtDebugfsAttr(sys, host, uuid)), { recursive: true });
+    writeFileSync(gvtDebugfsAttr(sys, host, uuid), '0\n');
   }
   mkdirSync(sys.mdevDevices(), { recursive: true });
   symlinkSync(rel(sys.mdevDevice(uuid), dev), sys.mdevDevice(uuid));

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { VFIO } from '../../src/kernel/constants';
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
@@ -14,12 +15,19 @@ import { errOf } from '../contract/kms.contract';
 let host: Host;
 afterEach(() => host?.close());
 
-/** The direct-flip host with the RFC's sysfs attribute gone, and the vGPU opened as its QEMU would. */
+const sysfsAttr = (uuid: string) => {
+  const m = listMdevs(host.sys).find((x) => x.uuid === uuid)!;
+  return host.sys.at('sys/bus/pci/devices', SysPaths.name(m.parent), SysPaths.uuid(uuid), 'intel_vgpu', 'plane_id_index');
+};
+const vgpuId = (uuid: string) => readFileSync(join(host.sys.mdevDevice(uuid), 'intel_vgpu', 'vgpu_id'), 'utf8').trim();
+const debugfsAttr = (uuid: string) => host.sys.at('sys/kernel/debug/dri/0/gvt', `vgpu${vgpuId(uuid)}`, 'plane_id_index');
+
+/** The direct-flip host with both plane_id_index attributes gone, and the vGPU opened as its QEMU would. */
 function vfioOnly(): { uuid: string } {
   host = openHost('sim:gvt-skylake-directflip');
   const uuid = host.sim!.profile.vfio.mdevs[0].uuid;
-  const m = listMdevs(host.sys).find((x) => x.uuid === uuid)!;
-  rmSync(host.sys.at('sys/bus/pci/devices', SysPaths.name(m.parent), SysPaths.uuid(uuid), 'intel_vgpu', 'plane_id_index'));
+  rmSync(sysfsAttr(uuid));
+  rmSync(debugfsAttr(uuid));
   host.sim!.vfio.profile.kind = 'mbochs';
   return { uuid };
 }
@@ -66,4 +74,30 @@ test("the simulated direct-flip kernel fills PROBE|DRM in; mainline refuses it w
   expect(errOf(() => v2.device.queryGfxPlane(PROBE_DRM, VFIO.PLANE_PRIMARY)).code).toBe('EINVAL');
   v2.close();
   expect(gvtFbId(host, u2, 'primary')).toEqual({ why: expect.stringMatching(/PROBE\|DRM answers EINVAL/) });
+});
+
+describe("debugfs, the second place for plane_id_index (dri/<minor>/gvt/vgpu<id>/, the id from intel_vgpu/vgpu_id)", () => {
+  beforeEach(() => {
+    host = openHost('sim:gvt-skylake-directflip');
+  });
+  test('the simulator models it live, with the kernel\'s EINVAL for a plane type it lacks', () => {
+    const uuid = host.sim!.profile.vfio.mdevs[0].uuid;
+    expect(vgpuId(uuid)).toBe('1');
+    host.sysfs.write(debugfsAttr(uuid), '1');
+    expect(Number(host.sysfs.read(debugfsAttr(uuid)))).toBe(host.sim!.vfio.directFlipFb(uuid, 'primary'));
+    expect(() => host.sysfs.write(debugfsAttr(uuid), '3')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+  test('gvt-fb reads it when the RFC\'s sysfs attribute is absent, and says so', () => {
+    const uuid = host.sim!.profile.vfio.mdevs[0].uuid;
+    expect(gvtFbId(host, uuid, 'primary')).toEqual({ fbId: host.sim!.vfio.directFlipFb(uuid, 'primary'), via: 'sysfs' });
+    rmSync(sysfsAttr(uuid));
+    expect(gvtFbId(host, uuid, 'primary')).toEqual({ fbId: host.sim!.vfio.directFlipFb(uuid, 'primary'), via: 'debugfs' });
+    expect(gvtFbId(host, uuid, 'cursor')).toEqual({ fbId: host.sim!.vfio.directFlipFb(uuid, 'cursor'), via: 'debugfs' });
+  });
+  test('mainline GVT-g has neither attribute', () => {
+    host.close();
+    host = openHost('sim:gvt-skylake');
+    const uuid = host.sim!.profile.vfio.mdevs[0].uuid;
+    expect(gvtFbId(host, uuid, 'primary')).toEqual({ why: expect.stringMatching(/no intel_vgpu\/plane_id_index in sysfs or GVT-g's debugfs, and VFIO cannot ask: .*ESRCH/) });
+  });
 });
