@@ -5,7 +5,8 @@ import { sendable } from '../../src/daemon/wire-safe';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { marshallMessage } = require('dbus-next/lib/marshall-compat.js') as { marshallMessage: (m: unknown) => Buffer };
 
-const reply = (signature: string, body: unknown[]) => new dbus.Message({ type: dbus.MessageType.METHOD_RETURN, replySerial: '1', destination: ':1.1', signature, body, serial: 2 });
+// dbus-next's types say replySerial is a string; its marshaller needs the number it is on the wire.
+const reply = (signature: string, body: unknown[]) => new dbus.Message({ type: dbus.MessageType.METHOD_RETURN, replySerial: 1 as unknown as string, destination: ':1.1', signature, body, serial: 2 });
 
 describe('reply bodies are always sendable', () => {
   const streams = [['vm\0x', 'console 0', 'primary', 'failed', 'QEMU said "\0\0"', 1, 2, 3, 4n]];
