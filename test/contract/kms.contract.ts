@@ -112,6 +112,11 @@ export function kmsContract(name: string, make: () => KmsBackend): void {
       dev.setMaster();
     });
 
+    test('PAGE_FLIP_EVENT on a commit that names no CRTC is EINVAL', () => {
+      dev.setClientCap(DRM_CLIENT_CAP.ATOMIC, 1);
+      expect(errOf(() => dev.atomic([], DRM_MODE_ATOMIC.PAGE_FLIP_EVENT | DRM_MODE_ATOMIC.NONBLOCK)).code).toBe('EINVAL');
+    });
+
     test('TEST_ONLY with PAGE_FLIP_EVENT is EINVAL', () => {
       fixture(dev);
       expect(errOf(() => dev.atomic([], DRM_MODE_ATOMIC.TEST_ONLY | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT)).code).toBe('EINVAL');

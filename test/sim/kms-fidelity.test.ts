@@ -154,3 +154,10 @@ test('no invented limits: a Skylake sprite upscales 16x', () => {
   expect(() => dev.atomic(scaled(f, f.overlay!, src, 100, 60, 0, 0, 1600, 960), TEST_ONLY)).not.toThrow();
   expect(() => dev.atomic(scaled(f, f.overlay!, src, 8, 8, 0, 0, 1024, 1024), TEST_ONLY)).not.toThrow(); // 128x
 });
+
+test('PAGE_FLIP_EVENT on a commit that names no CRTC is EINVAL (prepare_signaling: the event could never come)', () => {
+  const { dev, f } = simKms('vkms');
+  const e = errOf(() => dev.atomic([], DRM_MODE_ATOMIC.PAGE_FLIP_EVENT | DRM_MODE_ATOMIC.NONBLOCK));
+  expect([e.code, e.syscall]).toEqual(['EINVAL', 'DRM_IOCTL_MODE_ATOMIC']);
+  expect(f.crtc.id).toBeGreaterThan(0);
+});

@@ -65,6 +65,7 @@ export class SimCard {
   master: SimKmsFile | null = null;
   /** The simulated process has CAP_SYS_ADMIN (the daemon runs as root): GETFB2 hands it handles. */
   capSysAdmin = true;
+  /** The latest real commits, oldest first (tests read what a step committed); bounded, as a daemon runs for months. */
   readonly commitLog: CommitRecord[] = [];
   readonly counters = { ioctls: new Map<string, number>(), testOnly: 0, commits: 0 };
   /** Called whenever state that outlives the files changes (the host persists it). */
@@ -280,6 +281,11 @@ export class SimCard {
     let n = 0;
     for (const f of this.files) n += f.gemCount;
     return n;
+  }
+
+  logCommit(r: CommitRecord): void {
+    this.commitLog.push(r);
+    if (this.commitLog.length > 4096) this.commitLog.splice(0, 2048);
   }
 
   hasPendingFlip(crtcId: number): boolean {

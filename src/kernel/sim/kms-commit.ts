@@ -30,6 +30,8 @@ export function atomicCommit(file: SimKmsFile, props: AtomicProp[], flags: numbe
   const next = cloneState(card.state);
   const touched: Touched = { crtcs: new Set(), planes: new Set(), connectors: new Set() };
   for (const ap of props) setProp(file, next, touched, ap);
+  // prepare_signaling(): an event nobody could ever send is refused, not left pending forever.
+  if (flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT && touched.crtcs.size === 0) file.fail('EINVAL', I, 'need at least one CRTC for DRM_MODE_PAGE_FLIP_EVENT');
   // prepare_signaling(): an event per CRTC in the commit, reserved from the file's 4 KiB before
   // the check, given back if the commit fails, and again as each event is read.
   const events = flags & DRM_MODE_ATOMIC.PAGE_FLIP_EVENT ? touched.crtcs.size : 0;
@@ -58,7 +60,7 @@ export function atomicCommit(file: SimKmsFile, props: AtomicProp[], flags: numbe
   const keep = outlivesFiles(card, card.state, next, touched);
   card.state = next;
   card.counters.commits++;
-  card.commitLog.push({ file: file.fd, flags, props: props.map((p) => ({ ...p })) });
+  card.logCommit({ file: file.fd, flags, props: props.map((p) => ({ ...p })) });
   renderWriteback(card, touched);
   card.collectBlobs();
   if (keep) card.changed();
