@@ -48,14 +48,25 @@ function failNext(sim: SimHost, ioctl: unknown, code: unknown, count: unknown): 
   for (let i = 0; i < count; i++) sim.card.failNext(ioctl, code);
 }
 
+/**
+ * What a leak check counts: framebuffers that open files made (not the kernel's own: fbcon's, or
+ * the ones a GVT-g vGPU makes for its guest's planes) and the GEM handles open files hold. A
+ * released daemon must be back at the counts it started with.
+ */
+function counters(sim: SimHost): [number, number] {
+  return [[...sim.card.fbs.values()].filter((fb) => fb.owner !== null).length, sim.card.gemHandleCount];
+}
+
 export const SIM_INSPECT_SPECS: MethodSpec[] = [
   { iface: SIMULATOR_IFACE, member: 'DumpProperties', in: '', inNames: [], out: 's' },
+  { iface: SIMULATOR_IFACE, member: 'Counters', in: '', inNames: [], out: 'uu' },
   { iface: SIMULATOR_IFACE, member: 'FailNext', in: 'ssu', inNames: ['ioctl', 'errno', 'count'], out: '' },
 ];
 
 export function simInspectHandlers(sim: SimHost): Record<string, (a: Record<string, unknown>) => unknown[]> {
   return {
     [`${SIMULATOR_IFACE}.DumpProperties`]: () => [dumpCard(sim)],
+    [`${SIMULATOR_IFACE}.Counters`]: () => counters(sim),
     [`${SIMULATOR_IFACE}.FailNext`]: (a) => (failNext(sim, a.ioctl, a.errno, a.count), []),
   };
 }

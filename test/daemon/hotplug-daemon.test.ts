@@ -86,7 +86,7 @@ test('unplug while shown parks that guest alone; the other keeps flipping; replu
     const restored = (await rig.screenshot('HDMI-A-1')).equals(before.hdmi) && (await rig.screenshot('DP-1')).equals(before.dp);
     expect(restored).toBe(true);
     rig.expectNoCrash();
-    return { restoredByteForByte: restored, leaks: rig.leaks() };
+    return { restoredByteForByte: restored, leaks: await rig.leaks() };
   });
 });
 

@@ -52,7 +52,7 @@ test('master taken while two guests are shown: both parked with the reason; give
     const restored = (await rig.screenshot('HDMI-A-1')).equals(before.hdmi) && (await rig.screenshot('DP-1')).equals(before.dp);
     expect(restored).toBe(true);
     rig.expectNoCrash();
-    return { restoredByteForByte: restored, leaks: rig.leaks() };
+    return { restoredByteForByte: restored, leaks: await rig.leaks() };
   });
 });
 

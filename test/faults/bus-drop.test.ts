@@ -44,5 +44,5 @@ test('the bus dropped (dbus-daemon killed, started again at the same address): g
     expect(after.map((s, i) => s.equals(before[i]))).toEqual([true, true]);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));

@@ -90,7 +90,7 @@ test('SIGKILL during a commit: four activations in flight, the daemon killed the
     await releaseAllAndCompare(before);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));
 
 test('SIGKILL during a release: the restarted daemon re-adopts or has restored it; the other guests are untouched', () =>
@@ -119,5 +119,5 @@ test('SIGKILL during a release: the restarted daemon re-adopts or has restored i
     await releaseAllAndCompare(before);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));

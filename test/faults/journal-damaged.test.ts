@@ -54,5 +54,5 @@ test('a journal damaged at start: bad records are moved aside and reported, the 
     expect((await rig.screenshot('HDMI-A-1')).equals(beforeHdmi)).toBe(true);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));

@@ -32,7 +32,7 @@ test('commit refused mid-activate: the kernel fails the activate commit (EIO); s
     expect(same(await shots(), before)).toEqual([true, true]);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));
 
 test('a start while another process takes master between prepare and started: refused by the kernel (EACCES), nothing changes, the next start works', () =>
@@ -59,7 +59,7 @@ test('a start while another process takes master between prepare and started: re
     expect(same(await shots(), before)).toEqual([true, true]);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));
 
 test('DRM master taken by another process while a guest is shown, then regained: the guest stays, later work succeeds, every monitor comes back', () =>
@@ -90,7 +90,7 @@ test('DRM master taken by another process while a guest is shown, then regained:
     expect(same(await shots(), before)).toEqual([true, true]);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));
 
 test('the connector unplugged while a guest is shown, and plugged back: the guest is shown again, and release restores the monitor', () =>
@@ -116,5 +116,5 @@ test('the connector unplugged while a guest is shown, and plugged back: the gues
     expect(same(await shots(), before)).toEqual([true, true]);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));

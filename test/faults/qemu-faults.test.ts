@@ -72,7 +72,7 @@ test('SIGKILL during a frame stream: restarted on the same root, the daemon atta
     expect((await rig.screenshot('Virtual-1')).equals(before)).toBe(true);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));
 
 test("QEMU's link closed mid-stream (QEMU SIGKILLed while it sends frames): that stream fails alone, the daemon stays, release restores", () =>
@@ -99,5 +99,5 @@ test("QEMU's link closed mid-stream (QEMU SIGKILLed while it sends frames): that
     expect((await rig.screenshot('Virtual-1')).equals(before)).toBe(true);
     expect(await rig.dump()).toEqual(card); // every property of every object, blobs by their bytes
     rig.expectNoCrash();
-    return { restoredByteForByte: true, leaks: rig.leaks() };
+    return { restoredByteForByte: true, leaks: await rig.leaks() };
   }));

@@ -105,6 +105,8 @@ export class FaultRig {
   readonly daemons: DaemonProc[] = [];
   /** Each daemon's fds and RSS once it said it was ready, in start order. */
   readonly ready: ProcStats[] = [];
+  /** The simulated card's fbs and GEM handles when the first daemon was ready and idle. */
+  private baseline: [number, number] | null = null;
 
   constructor(readonly host = DEFAULT_HOST) {}
 
@@ -132,6 +134,7 @@ export class FaultRig {
     this.daemon = await startDaemon(this.bus.address, this.host, this.root);
     this.daemons.push(this.daemon);
     this.ready.push(procStats(this.daemon.proc.pid!));
+    this.baseline ??= await this.counters();
     return this.daemon;
   }
 
@@ -257,13 +260,23 @@ export class FaultRig {
    * What the case left behind, measured once every guest is released: the daemon's open fds
    * against the first daemon's when it was ready and idle (a restarted daemon starts the same
    * way, so any difference is kept by the work done), and the RSS the current daemon gained since
-   * it was ready (memory is not comparable across processes).
+   * it was ready (memory is not comparable across processes); the card's fbs and GEM handles
+   * against the counts when the first daemon was ready.
    */
-  leaks(): FaultRecord['leaks'] {
+  async leaks(): Promise<FaultRecord['leaks']> {
     const now = procStats(this.pid);
-    // The daemon's simulated kernel lives in its process, and its D-Bus surface does not count fbs
-    // or GEM handles: unmeasured here (the 100-cycle case counts them on an in-process engine).
-    return { fds: now.fds - this.ready[0].fds, fbs: null, gem: null, rssKiB: now.rssKiB - this.ready[this.ready.length - 1].rssKiB };
+    // The simulated kernel outlives daemon processes on the root, so its counts compare across them.
+    const [fbs, gem] = await this.counters();
+    return {
+      fds: now.fds - this.ready[0].fds, fbs: fbs - this.baseline![0], gem: gem - this.baseline![1],
+      rssKiB: now.rssKiB - this.ready[this.ready.length - 1].rssKiB,
+    };
+  }
+
+  /** Simulator.Counters: the card's fbs and the GEM handles open files hold. */
+  async counters(): Promise<[number, number]> {
+    const [fbs, gem] = await this.sim('Counters', '', []);
+    return [fbs as number, gem as number];
   }
 
   async stop(): Promise<void> {
