@@ -54,6 +54,9 @@ export class DmabufScanout {
       }
       this.cache.set(key, c);
     }
+    // Which way up is a property of this scanout, not of the buffer: QEMU may send the same
+    // buffer top-down first and bottom-up later, and the cached fb must not keep the old way.
+    c.reflectY = y0Top;
     this.recent = [...this.recent.filter((k) => k !== key), key];
     this.current = c;
     this.target.show(c.fb, c.width, c.height, c.reflectY);

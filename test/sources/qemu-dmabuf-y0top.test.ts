@@ -37,3 +37,34 @@ test('a y0_top ScanoutDMABUF is shown upright through the plane rotation, 0 byte
     host.stop();
   }
 });
+
+/** The kernel lane on 6.12 (vkms can reflect-y) found it: the fb cache kept the first scanout's way up. */
+test('the same buffer scanned out top-down, then bottom-up, then top-down is shown the right way up each time', async () => {
+  const p = loadProfile('vkms');
+  p.kms = { ...p.kms, planesPerCrtc: p.kms.planesPerCrtc.map((t) => (t.type === 'overlay' ? { ...t, rotations: ['rotate-0', 'reflect-y'] } : t)) };
+  const host = new SimHost(p);
+  const W = 64;
+  const H = 48;
+  const rig = await listenerRig(host, { w: W, h: H, dst: { x: 10, y: 10 } });
+  const fd = memfdCreate('guest-fb');
+  ftruncateSync(fd, 16384);
+  const px = Buffer.alloc(W * H * 4);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px.set(y < H / 2 ? [0, 0, 200, 0] : [200, 0, 0, 0], (y * W + x) * 4);
+  writeSync(fd, px, 0, px.length, 0);
+  host.udmabuf(fd);
+  const topRow = async (y0Top: boolean) => {
+    await rig.call('ScanoutDMABUF', 'huuuutb', [fd, W, H, W * 4, DRM_FORMAT.XRGB8888, 0n, y0Top]);
+    await settleVblanks(host);
+    return shownAt(host, rig.crtc, 10 + 5, 10 + 2);
+  };
+  try {
+    expect(await topRow(false)).toEqual([200, 0, 0]); // memory order: red first
+    expect(await topRow(true)).toEqual([0, 0, 200]); // mirrored: blue on top
+    expect(await topRow(false)).toEqual([200, 0, 0]);
+    expect(rig.pipeline.counters.bytesCopied).toBe(0);
+  } finally {
+    closeSync(fd);
+    rig.close();
+    host.stop();
+  }
+});
