@@ -10,7 +10,6 @@ import { attachDisplay } from '../sources/qemu-attach';
 import type { Attached } from '../sources/qemu-attach';
 import { DisplayListener } from '../sources/qemu-listener';
 import { ScanoutTarget } from '../sources/scanout-target';
-import { VfioSource } from '../sources/vfio-source';
 import type { DomainRecord } from './journal';
 
 /** What `status` shows of one streaming plane. */
@@ -98,7 +97,8 @@ export class DomainStreams {
     const t = readTopology(this.dev);
     for (const o of this.record.plan.outputs) {
       const planes = o.planes.filter((p) => this.record.sources[p.key]);
-      for (const p of planes.filter((x) => this.record.sources[x.key].source === 'vfio')) this.startVfio(o, p, t);
+      // A record from before source="vfio" was refused (a running guest's mdev is its QEMU's).
+      for (const p of planes.filter((x) => this.record.sources[x.key].source === 'vfio')) this.add([p], 'vfio', o.crtcId, 'failed', "source vfio is no longer served: a running guest's mdev is held by its QEMU; use source='qemu-dbus'");
       const dbus = planes.filter((x) => this.record.sources[x.key].source === 'qemu-dbus');
       const groups = new Map<string, PlaneAssignment[]>();
       for (const p of dbus) {
@@ -107,22 +107,6 @@ export class DomainStreams {
       }
       for (const [key, group] of groups) this.startDbus(o, group, JSON.parse(key) as ConsoleWanted, t);
     }
-  }
-
-  private startVfio(o: OutputAssignment, p: PlaneAssignment, t: ReturnType<typeof readTopology>): void {
-    const uuid = this.record.mdevs?.[p.key];
-    const s = this.add([p], 'vfio', o.crtcId, 'failed', '');
-    const pipeline = s.pipeline;
-    if (!uuid) return void (s.detail = 'no mdev is named for this plane');
-    const source = new VfioSource(this.host, this.dev, t, uuid, p, o.crtcId);
-    try {
-      source.open();
-    } catch (e) {
-      s.detail = (e as Error).message;
-      return this.warn(`${p.key}: ${s.detail}`);
-    }
-    source.start(pipeline, o.mode.vrefresh || 60, (e) => this.warn(`${p.key}: ${e.message}`));
-    Object.assign(s, { state: 'streaming', detail: `mdev ${uuid}`, quiesce: () => source.stop(), free: () => source.close(), retire: (fbs: number[]) => source.retire(fbs) });
   }
 
   private startDbus(o: OutputAssignment, group: PlaneAssignment[], want: ConsoleWanted, t: ReturnType<typeof readTopology>): void {
