@@ -164,7 +164,7 @@ export class Engine {
     }
     r.state = 'active';
     this.journal.update(r, this.log); // if this fails the disk says `activating`, which a restart re-adopts
-    this.startStreams(l);
+    this.startStreams(l, t);
     this.log('notice', r.name, `active: ${describe(r.plan)}`);
     return statusOf(r, l.notes, l.streams);
   }
@@ -207,9 +207,10 @@ export class Engine {
     return s;
   }
 
-  private startStreams(l: Live): void {
+  /** `t`: the operation's own topology read (ids do not change with a commit): read once per operation. */
+  private startStreams(l: Live, t: Topology): void {
     l.streams = new DomainStreams(this.host, this.dev, this.events, l.record, (m) => this.log('warning', l.record.name, m));
-    l.streams.start();
+    l.streams.start(t);
   }
 
   /** Sources stop before the restore commit; their fbs are freed after it, never while shown. */
@@ -265,7 +266,7 @@ export class Engine {
         await commitPlanAsync(guardCommits(this.dev, () => this.journal.persist(r, 're-adopt')), t, r.plan, r.snapshots);
         r.state = 'active';
         this.journal.update(r, this.log);
-        this.startStreams(l);
+        this.startStreams(l, t);
         this.log('notice', r.name, `re-adopted after a daemon restart: ${describe(r.plan)}`);
         return;
       } catch (e) {
@@ -290,7 +291,7 @@ export class Engine {
       this.keeper.commitRefused(e);
       throw e;
     }
-    this.startStreams(l);
+    this.startStreams(l, t);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Host } from '../kernel/host';
-import { readTopology } from '../kernel/topology';
+import type { Topology } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
 import type { OutputAssignment, PlaneAssignment } from '../kms/types';
 import type { ConsoleWanted } from '../sources/display-bus';
@@ -93,8 +93,8 @@ export class DomainStreams {
     return s;
   }
 
-  start(): void {
-    const t = readTopology(this.dev);
+  /** `t`: the caller's topology read for this operation (plane and property ids). */
+  start(t: Topology): void {
     for (const o of this.record.plan.outputs) {
       const planes = o.planes.filter((p) => this.record.sources[p.key]);
       // A record from before source="vfio" was refused (a running guest's mdev is its QEMU's).
@@ -109,7 +109,7 @@ export class DomainStreams {
     }
   }
 
-  private startDbus(o: OutputAssignment, group: PlaneAssignment[], want: ConsoleWanted, t: ReturnType<typeof readTopology>): void {
+  private startDbus(o: OutputAssignment, group: PlaneAssignment[], want: ConsoleWanted, t: Topology): void {
     const s = this.add(group, 'qemu-dbus', o.crtcId, 'connecting', 'attaching to the D-Bus display');
     const pipeline = s.pipeline;
     const address = this.record.display?.address;

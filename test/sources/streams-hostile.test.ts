@@ -66,10 +66,11 @@ beforeEach(async () => {
   dev = host.sim!.openKms(host.sim!.profile.kms.devPath);
   dev.setMaster();
   events = new EventHub(dev);
-  const overlays = readTopology(dev).planes.filter((p) => p.type === 'overlay').map((p) => p.id);
+  const t = readTopology(dev);
+  const overlays = t.planes.filter((p) => p.type === 'overlay').map((p) => p.id);
   for (const [name, plane] of [['guest-a', overlays[1]], ['guest-b', overlays[2]]] as const) {
     const d = new DomainStreams(host, dev, events, record(name, plane), (m) => logs.push(m), attach);
-    d.start();
+    d.start(t);
     domains.push(d);
   }
   await until(() => domains.every((d) => row(d).state === 'streaming'));
