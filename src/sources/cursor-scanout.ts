@@ -1,13 +1,11 @@
-import { DRM_CAP, DRM_FORMAT, DRM_MODE_FB_MODIFIERS } from '../kernel/constants';
+import { DRM_CAP, DRM_FORMAT } from '../kernel/constants';
+import { createSurface, freeSurface } from '../kms/surface';
+import type { Surface } from '../kms/surface';
 import type { Rect } from './plane-props';
 import type { ScanoutTarget } from './scanout-target';
 
-interface CursorBuffer {
-  fb: number;
-  handle: number;
-  pitch: number;
-  map: Buffer;
-}
+/** A kms Surface kept mapped for its whole life (every CursorDefine writes into one). */
+type CursorBuffer = Surface & { map: Buffer };
 
 /**
  * QEMU's pointer (CursorDefine, MouseSet) on a hardware cursor plane: two ARGB8888 buffers of
@@ -35,9 +33,8 @@ export class CursorScanout {
     const dev = this.target.dev;
     const { w, h } = this.size;
     for (let i = 0; i < 2; i++) {
-      const d = dev.createDumb(w, h, 32);
-      const fb = dev.addFb2({ width: w, height: h, pixelFormat: DRM_FORMAT.ARGB8888, flags: DRM_MODE_FB_MODIFIERS, handles: [d.handle], pitches: [d.pitch], offsets: [0], modifiers: [0n] });
-      this.bufs.push({ fb, handle: d.handle, pitch: d.pitch, map: dev.mmap(dev.mapDumb(d.handle), d.size) });
+      const k = createSurface(dev, { width: w, height: h, format: DRM_FORMAT.ARGB8888 });
+      this.bufs.push(Object.assign(k, { map: k.map! }));
     }
     return this.bufs;
   }
@@ -73,10 +70,7 @@ export class CursorScanout {
   free(): void {
     for (const b of this.bufs.splice(0)) {
       try {
-        // First: a live mapping would keep the DRM file, and master, after close.
-        this.target.dev.munmap(b.map);
-        this.target.dev.rmFb(b.fb);
-        this.target.dev.destroyDumb(b.handle);
+        freeSurface(this.target.dev, b);
       } catch {
         // the fd may be gone at shutdown; the kernel frees them then
       }

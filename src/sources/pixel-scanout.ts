@@ -1,18 +1,18 @@
-import { DRM_FORMAT, DRM_MODE_FB_MODIFIERS } from '../kernel/constants';
+import { DRM_FORMAT } from '../kernel/constants';
+import { createSurface, freeSurface } from '../kms/surface';
+import type { Surface as KmsSurface } from '../kms/surface';
 import type { Rect } from './plane-props';
 import type { ScanoutTarget } from './scanout-target';
 
 /** pixman's x8r8g8b8 and a8r8g8b8, the formats QEMU's Scanout/Update carry on little-endian hosts. */
 export const PIXMAN = { x8r8g8b8: 0x20020888, a8r8g8b8: 0x20028888 } as const;
 
-interface Surface {
-  fb: number;
-  handle: number;
-  pitch: number;
+/** A kms Surface kept mapped for its whole life (every Update writes into one). */
+type Surface = KmsSurface & {
   map: Buffer;
   /** Damage the other buffers received since this one was last written. */
   missed: Rect[];
-}
+};
 
 /**
  * QEMU's pixel path (consoles without GL): three dumb buffers, so one is always free while one is
@@ -44,9 +44,8 @@ export class PixelScanout {
     this.release();
     const dev = this.target.dev;
     for (let i = 0; i < 3; i++) {
-      const d = dev.createDumb(w, h, 32);
-      const fb = dev.addFb2({ width: w, height: h, pixelFormat: DRM_FORMAT.XRGB8888, flags: DRM_MODE_FB_MODIFIERS, handles: [d.handle], pitches: [d.pitch], offsets: [0], modifiers: [0n] });
-      this.surfaces.push({ fb, handle: d.handle, pitch: d.pitch, map: dev.mmap(dev.mapDumb(d.handle), d.size), missed: [] });
+      const k = createSurface(dev, { width: w, height: h, format: DRM_FORMAT.XRGB8888 });
+      this.surfaces.push(Object.assign(k, { map: k.map!, missed: [] }));
     }
     this.size = { w, h };
     this.latest = 0;
@@ -138,10 +137,7 @@ export class PixelScanout {
   private destroy(list: Surface[]): void {
     for (const s of list) {
       try {
-        // First: a live mapping would keep the DRM file, and master, after close.
-        this.target.dev.munmap(s.map);
-        this.target.dev.rmFb(s.fb);
-        this.target.dev.destroyDumb(s.handle);
+        freeSurface(this.target.dev, s);
       } catch {
         // the fd may be gone at shutdown; the kernel frees them then
       }
