@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { quietOnClosedStdout } from './interrupt';
 import { UsageError } from './options';
 import { reportFailure } from './output';
+import { configCommand } from './commands/config';
 import { daemonCommand } from './commands/daemon';
 import { demoCommand } from './commands/demo';
 import { hookCommand } from './commands/hook';
@@ -17,6 +18,7 @@ import { STDIN } from './read-input';
 /** Every command the CLI knows; each module owns its options, help text and handler. */
 const commands: CommandModule<object, never>[] = [
   validateCommand as CommandModule<object, never>,
+  configCommand as CommandModule<object, never>,
   probeCommand as CommandModule<object, never>,
   planCommand as CommandModule<object, never>,
   daemonCommand as CommandModule<object, never>,
