@@ -8,14 +8,28 @@ import { join, resolve } from 'node:path';
 export const REPO_ROOT = ['../..', '../../..'].map((up) => resolve(__dirname, up)).find((d) => existsSync(join(d, 'hooks', 'qemu'))) ?? resolve(__dirname, '../../..');
 export const BIN = join(REPO_ROOT, 'bin', 'directflip');
 
+export interface PrivateBus {
+  address: string;
+  dir: string;
+  stop(): void;
+}
+
 /** A private dbus-daemon any uid may use (the daemon's own uid check still applies). */
-export function startBus(): { address: string; dir: string; stop(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'directflip-bus-'));
-  chmodSync(dir, 0o755); // so a client with another uid can reach the socket
-  const socket = join(dir, 'bus');
-  writeFileSync(join(dir, 'bus.conf'), `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+export function startBus(): PrivateBus {
+  return forkBus('directflip-bus-', (socket) => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig><type>session</type><listen>unix:path=${socket}</listen><auth>EXTERNAL</auth>
 <policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>`);
+}
+
+/**
+ * A dbus-daemon on its own directory (mode 0755, so a client of another uid reaches the socket),
+ * with the configuration `config` writes for the socket path; stop() ends it and removes the directory.
+ */
+export function forkBus(prefix: string, config: (socket: string) => string): PrivateBus {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const socket = join(dir, 'bus');
+  writeFileSync(join(dir, 'bus.conf'), config(socket));
   const r = spawnSync('dbus-daemon', [`--config-file=${join(dir, 'bus.conf')}`, '--fork', '--print-pid'], { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forkBus } from '../../src/demo/processes';
+import type { PrivateBus } from '../../src/demo/processes';
 import { REPO } from './fixtures';
 
 /**
@@ -9,13 +8,10 @@ import { REPO } from './fixtures';
  * /usr/share/dbus-1/system.conf: deny method calls and ownership, allow signals and receiving),
  * root's monitoring rule, and then the policy directflip ships, included from data/.
  */
-export function startSystemLikeBus(): { address: string; dir: string; stop(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'directflip-sysbus-'));
-  chmodSync(dir, 0o755); // so uid nobody can reach the socket
-  const socket = join(dir, 'bus');
-  writeFileSync(
-    join(dir, 'bus.conf'),
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+export function startSystemLikeBus(): PrivateBus {
+  return forkBus(
+    'directflip-sysbus-',
+    (socket) => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
   <listen>unix:path=${socket}</listen>
@@ -41,22 +37,4 @@ export function startSystemLikeBus(): { address: string; dir: string; stop(): vo
   <include>${join(REPO, 'data', 'io.github.directflip1.conf')}</include>
 </busconfig>`,
   );
-  const r = spawnSync('dbus-daemon', [`--config-file=${join(dir, 'bus.conf')}`, '--fork', '--print-pid'], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`dbus-daemon did not start (${r.error?.message ?? r.stderr.trim()}): install the Debian package dbus-daemon`);
-  }
-  const pid = Number(r.stdout.trim());
-  return {
-    address: `unix:path=${socket}`,
-    dir,
-    stop: () => {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
