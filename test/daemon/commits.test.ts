@@ -1,15 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml } from '../../src/config';
 import { Engine } from '../../src/daemon/engine';
 import { Journal } from '../../src/daemon/journal';
 import { DRM_MODE_ATOMIC } from '../../src/kernel/constants';
-import { openHost } from '../../src/kernel/host';
-import type { Host } from '../../src/kernel/host';
-import { dumpProperties } from '../../src/kernel/topology';
 import type { AtomicProp, KmsDevice } from '../../src/kernel/types';
 import { REPO } from '../helpers/fixtures';
+import { engineRig } from '../helpers/engine-rig';
 
 const kioskXml = readFileSync(join(REPO, 'examples', 'gvt-kiosk-hdmi.xml'), 'utf8');
 const kiosk = parseDomainXml(kioskXml);
@@ -17,29 +14,8 @@ const UUID = '5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11';
 const NS = 'https://directflip.github.io/xmlns/domain/1';
 const dp = parseDomainXml(`<domain><name>dp</name><uuid>11111111-2222-4333-8444-555555555555</uuid><metadata><directflip xmlns="${NS}">
   <output connector="DP-1"><plane from="primary" console="0" to="primary"/></output></directflip></metadata><devices><graphics type='dbus'/></devices></domain>`);
-const lines: string[] = [];
-const log = (level: string, domain: string | null, msg: string) => lines.push(`${level} ${domain ?? '-'} ${msg}`);
-
-let run: string;
-let host: Host;
-beforeEach(() => {
-  run = mkdtempSync(join(tmpdir(), 'directflip-run-'));
-  host = openHost('sim:gvt-skylake');
-  lines.length = 0;
-});
-afterEach(() => {
-  host.close();
-  rmSync(run, { recursive: true, force: true });
-});
-
-function observe(): Record<string, Record<string, string>> {
-  const dev = host.backend.openKms(host.cards()[0]);
-  try {
-    return dumpProperties(dev);
-  } finally {
-    dev.close();
-  }
-}
+const rig = engineRig();
+const { lines, log } = rig;
 
 /** Refuses a blocking commit that may modeset unless it comes through atomicAsync (the worker). */
 function forbidBlockingModesets(dev: KmsDevice): { async: number } {
@@ -76,26 +52,26 @@ function failNextCommit(dev: KmsDevice): void {
   };
 }
 
-const ioctls = (name: string) => host.sim!.card.counters.ioctls.get(name) ?? 0;
+const ioctls = (name: string) => rig.host.sim!.card.counters.ioctls.get(name) ?? 0;
 
 test('activate, release and re-adoption commit on the worker thread, never a blocking modeset on the event loop', async () => {
-  const before = observe();
-  const a = new Engine(host, new Journal(run), log);
+  const before = rig.observe();
+  const a = new Engine(rig.host, new Journal(rig.run), log);
   const seen = forbidBlockingModesets(a.dev);
   await a.activate('kiosk-hdmi', kiosk);
   expect(seen.async).toBe(1);
   a.dev.close();
-  const b = new Engine(host, new Journal(run), log);
+  const b = new Engine(rig.host, new Journal(rig.run), log);
   const seenB = forbidBlockingModesets(b.dev);
   await b.reconcile();
   expect(b.status().map((s) => s.state)).toEqual(['active']);
   await b.release('kiosk-hdmi', 'destroyed', kiosk);
   expect(seenB.async).toBe(2);
-  expect(observe()).toEqual(before);
+  expect(rig.observe()).toEqual(before);
 });
 
 test('each operation reads the topology once', async () => {
-  const e = new Engine(host, new Journal(run), log);
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   const reads = async (op: () => Promise<unknown>) => {
     const n = ioctls('DRM_IOCTL_MODE_GETRESOURCES');
     await op();
@@ -108,8 +84,8 @@ test('each operation reads the topology once', async () => {
 });
 
 test('a restore that fails keeps its snapshot as restore-pending, and is retried at the next release', async () => {
-  const before = observe();
-  const e = new Engine(host, new Journal(run), log);
+  const before = rig.observe();
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   await e.activate('kiosk-hdmi', kiosk);
   await e.activate('dp', dp);
   failNextCommit(e.dev);
@@ -117,34 +93,34 @@ test('a restore that fails keeps its snapshot as restore-pending, and is retried
   expect(r.state).toBe('restore-pending');
   expect(r.notes[0]).toMatch(/restoring the host display failed \(EBUSY.*snapshot is kept and the restore retried/);
   expect(e.status().map((s) => [s.domain, s.state])).toEqual([['kiosk-hdmi', 'restore-pending'], ['dp', 'active']]);
-  const rec = JSON.parse(readFileSync(join(run, 'domains', `${UUID}.json`), 'utf8'));
+  const rec = JSON.parse(readFileSync(join(rig.run, 'domains', `${UUID}.json`), 'utf8'));
   expect(rec.state).toBe('restore-pending');
   expect(rec.snapshots.length).toBeGreaterThan(0);
-  expect(observe()).not.toEqual(before);
+  expect(rig.observe()).not.toEqual(before);
   // The next release (another domain's) retries it: everything comes back, nothing is left.
   expect((await e.release('dp', 'destroyed', dp)).state).toBe('released');
   expect(e.status()).toEqual([]);
-  expect(readdirSync(join(run, 'domains'))).toEqual([]);
-  expect(observe()).toEqual(before);
+  expect(readdirSync(join(rig.run, 'domains'))).toEqual([]);
+  expect(rig.observe()).toEqual(before);
   expect(lines).toContainEqual(expect.stringMatching(/^notice kiosk-hdmi host display restored on retry/));
 });
 
 test('a pending restore survives a restart and is done at reconcile', async () => {
-  const before = observe();
-  const a = new Engine(host, new Journal(run), log);
+  const before = rig.observe();
+  const a = new Engine(rig.host, new Journal(rig.run), log);
   await a.activate('kiosk-hdmi', kiosk);
   failNextCommit(a.dev);
   expect((await a.release('kiosk-hdmi', 'destroyed', kiosk)).state).toBe('restore-pending');
   a.dev.close();
-  const b = new Engine(host, new Journal(run), log);
+  const b = new Engine(rig.host, new Journal(rig.run), log);
   await b.reconcile();
   expect(b.status()).toEqual([]);
-  expect(readdirSync(join(run, 'domains'))).toEqual([]);
-  expect(observe()).toEqual(before);
+  expect(readdirSync(join(rig.run, 'domains'))).toEqual([]);
+  expect(rig.observe()).toEqual(before);
 });
 
 test('a domain whose restore is pending cannot be prepared again over it: refused until the retry succeeds', async () => {
-  const e = new Engine(host, new Journal(run), log);
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   await e.activate('kiosk-hdmi', kiosk);
   failNextCommit(e.dev);
   await e.release('kiosk-hdmi', 'destroyed', kiosk);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDomainXml } from '../../src/config';
@@ -7,61 +7,38 @@ import { DaemonError } from '../../src/daemon/errors';
 import { Journal } from '../../src/daemon/journal';
 import { nameUuid, recordFileName } from '../../src/daemon/state-name';
 import { openHost } from '../../src/kernel/host';
-import type { Host } from '../../src/kernel/host';
-import { dumpProperties } from '../../src/kernel/topology';
 import { REPO } from '../helpers/fixtures';
+import { engineRig } from '../helpers/engine-rig';
 
 const kiosk = parseDomainXml(readFileSync(join(REPO, 'examples', 'gvt-kiosk-hdmi.xml')));
 const NS = 'https://directflip.github.io/xmlns/domain/1';
-const lines: string[] = [];
-const log = (level: string, domain: string | null, msg: string) => lines.push(`${level} ${domain ?? '-'} ${msg}`);
-
-let run: string;
-let host: Host;
-beforeEach(() => {
-  run = mkdtempSync(join(tmpdir(), 'directflip-run-'));
-  host = openHost('sim:gvt-skylake');
-  lines.length = 0;
-});
-afterEach(() => {
-  host.close();
-  rmSync(run, { recursive: true, force: true });
-});
-
-/** What another client (a test's eye) sees of the card. */
-function observe(): Record<string, Record<string, string>> {
-  const dev = host.backend.openKms(host.cards()[0]);
-  try {
-    return dumpProperties(dev);
-  } finally {
-    dev.close();
-  }
-}
+const rig = engineRig();
+const { lines, log } = rig;
 
 test('prepare → activate → release: the plan is shown, journalled, and the host display comes back exactly', async () => {
-  const before = observe();
-  const e = new Engine(host, new Journal(run), log);
+  const before = rig.observe();
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   const p = await e.prepare(kiosk);
   expect(p.state).toBe('prepared');
-  expect(observe()).toEqual(before); // prepare shows nothing
-  const file = join(run, 'domains', '5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.json');
+  expect(rig.observe()).toEqual(before); // prepare shows nothing
+  const file = join(rig.run, 'domains', '5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.json');
   expect(JSON.parse(readFileSync(file, 'utf8')).state).toBe('prepared');
   const a = await e.activate('kiosk-hdmi');
   expect(a.state).toBe('active');
-  const during = observe();
+  const during = rig.observe();
   const primary = a.plan.outputs[0].planes[0].planeId;
   expect(during[`plane:${primary}`].FB_ID).toBe(String(a.plan.outputs[0].planes[0].fbId));
   expect(JSON.parse(readFileSync(file, 'utf8')).snapshots.length).toBeGreaterThan(0);
   const r = await e.release('kiosk-hdmi', 'shutdown', kiosk);
   expect(r).toEqual({ state: 'released', notes: [] });
-  expect(observe()).toEqual(before);
+  expect(rig.observe()).toEqual(before);
   expect(existsSync(file)).toBe(false);
-  expect(readdirSync(join(run, 'domains'))).toEqual([]); // no temporary files left behind
+  expect(readdirSync(join(rig.run, 'domains'))).toEqual([]); // no temporary files left behind
   expect(lines.some((l) => /^notice kiosk-hdmi active: HDMI-A-1/.test(l))).toBe(true);
 });
 
 test('release is idempotent and never fails, even for a domain never prepared', async () => {
-  const e = new Engine(host, new Journal(run), log);
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   await expect(e.release('never-seen', 'failed')).resolves.toEqual({ state: 'released', notes: [] });
   await e.prepare(kiosk);
   await e.release('kiosk-hdmi', 'failed');
@@ -69,12 +46,12 @@ test('release is idempotent and never fails, even for a domain never prepared', 
 });
 
 test('activate without prepare is NotPrepared', async () => {
-  const e = new Engine(host, new Journal(run), log);
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   await expect(e.activate('kiosk-hdmi')).rejects.toMatchObject({ kind: 'NotPrepared' });
 });
 
 test('16 domains prepared at once: each gets its own plane or a clear refusal, never a plane twice', async () => {
-  const e = new Engine(host, new Journal(run), log);
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   const domains = Array.from({ length: 16 }, (_, i) => parseDomainXml(`<domain><name>vm${i}</name><metadata><directflip xmlns="${NS}">
       <output connector="HDMI-A-1"><plane from="primary" mdev="${uuid(i)}" to="overlay" x="${i * 10}" y="${i * 10}" width="960" height="540"/></output>
@@ -97,27 +74,27 @@ test('16 domains prepared at once: each gets its own plane or a clear refusal, n
 });
 
 test('after a SIGKILL the restarted daemon re-adopts the active domain, and release still gives back the original display', async () => {
-  const before = observe();
-  const a = new Engine(host, new Journal(run), log);
+  const before = rig.observe();
+  const a = new Engine(rig.host, new Journal(rig.run), log);
   await a.prepare(kiosk);
   await a.activate('kiosk-hdmi');
   a.dev.close(); // what the kernel does when the process dies: our fbs go, their planes go dark
-  const b = new Engine(host, new Journal(run), log);
+  const b = new Engine(rig.host, new Journal(rig.run), log);
   await b.reconcile();
   const s = b.status();
   expect(s.map((x) => [x.domain, x.state])).toEqual([['kiosk-hdmi', 'active']]);
-  const shown = observe();
+  const shown = rig.observe();
   for (const p of s[0].plan.outputs[0].planes) expect(shown[`plane:${p.planeId}`].FB_ID).not.toBe('0');
   expect(lines.some((l) => /^notice kiosk-hdmi re-adopted after a daemon restart/.test(l))).toBe(true);
   await b.release('kiosk-hdmi', 'destroyed');
-  expect(observe()).toEqual(before);
+  expect(rig.observe()).toEqual(before);
 });
 
 test('a journal holding only a prepared domain is dropped on restart, and said so', async () => {
-  const a = new Engine(host, new Journal(run), log);
+  const a = new Engine(rig.host, new Journal(rig.run), log);
   await a.prepare(kiosk);
   a.dev.close();
-  const b = new Engine(host, new Journal(run), log);
+  const b = new Engine(rig.host, new Journal(rig.run), log);
   await b.reconcile();
   expect(b.status()).toEqual([]);
   expect(lines.some((l) => /kiosk-hdmi was only prepared when the daemon stopped: dropped/.test(l))).toBe(true);
@@ -126,9 +103,9 @@ test('a journal holding only a prepared domain is dropped on restart, and said s
 // DRM master is held only while a domain needs it (issue 13 item 9): a card whose master is
 // another's refuses the prepare, not the daemon's start.
 test('a prepare on a card whose master another process holds is refused, saying who holds it', async () => {
-  const first = new Engine(host, new Journal(run), log);
+  const first = new Engine(rig.host, new Journal(rig.run), log);
   await first.prepare(kiosk);
-  const second = new Engine(host, new Journal(mkdtempSync(join(tmpdir(), 'directflip-run-'))), log);
+  const second = new Engine(rig.host, new Journal(mkdtempSync(join(tmpdir(), 'directflip-run-'))), log);
   await expect(second.prepare(kiosk)).rejects.toMatchObject({ kind: 'Refused', message: expect.stringMatching(/^DRM master of \/dev\/dri\/card0 is held by .*\(EBUSY\)/) });
   await second.shutdown();
   await first.shutdown();
@@ -144,13 +121,13 @@ test('records are named by the canonical UUID; an XML without <uuid> gets one de
 });
 
 test("gvt-fb: the guest's kernel fb is assigned once, and the guest's flips reach the screen with no work by the daemon", async () => {
-  host.close();
-  host = openHost('sim:gvt-skylake-directflip');
-  const e = new Engine(host, new Journal(run), log);
+  rig.host.close();
+  rig.host = openHost('sim:gvt-skylake-directflip');
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   const s = await e.prepare(kiosk);
   expect(Object.values(s.sources).map((x) => x.source)).toEqual(['gvt-fb', 'gvt-fb']);
   await e.activate('kiosk-hdmi');
-  const sim = host.sim!;
+  const sim = rig.host.sim!;
   const crtc = s.plan.outputs[0].crtcId;
   const { renderCrtc } = await import('../../src/kernel/sim/render');
   const first = renderCrtc(sim.card, crtc).rgba;

@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseDomainXml } from '../../src/config';
 import { watchDisplay } from '../../src/daemon/display-watch';
 import { Engine } from '../../src/daemon/engine';
 import { Journal } from '../../src/daemon/journal';
 import { DRM_MODE_ATOMIC } from '../../src/kernel/constants';
-import { openHost } from '../../src/kernel/host';
-import type { Host } from '../../src/kernel/host';
-import { dumpProperties, readTopology } from '../../src/kernel/topology';
+import { readTopology } from '../../src/kernel/topology';
 import { guestXml } from '../helpers/guests';
+import { engineRig } from '../helpers/engine-rig';
 
 /**
  * Issue 13 item 8 on the engine itself: a HOTPLUG uevent makes it read the connectors once; a
@@ -19,35 +15,11 @@ import { guestXml } from '../helpers/guests';
 const hdmi = parseDomainXml(guestXml('on-hdmi', '11111111-1111-4111-8111-111111111111', 'HDMI-A-1', '1280x720', 'aaaaaaaa-0000-4000-8000-000000000001'));
 const dp = parseDomainXml(guestXml('on-dp', '22222222-2222-4222-8222-222222222222', 'DP-1', '1920x1080', 'aaaaaaaa-0000-4000-8000-000000000002'));
 
-const lines: string[] = [];
-const log = (level: string, domain: string | null, msg: string) => lines.push(`${level} ${domain ?? '-'} ${msg}`);
-let run: string;
-let host: Host;
-let engine: Engine | undefined;
-beforeEach(() => {
-  run = mkdtempSync(join(tmpdir(), 'directflip-run-'));
-  host = openHost('sim:gvt-skylake');
-  lines.length = 0;
-});
-afterEach(async () => {
-  await engine?.shutdown();
-  engine = undefined;
-  host.close();
-  rmSync(run, { recursive: true, force: true });
-});
-
-/** What another client sees of the card. */
-function observe(): Record<string, Record<string, string>> {
-  const dev = host.backend.openKms(host.cards()[0]);
-  try {
-    return dumpProperties(dev);
-  } finally {
-    dev.close();
-  }
-}
+const rig = engineRig();
+const { lines, log } = rig;
 
 function topology() {
-  const dev = host.backend.openKms(host.cards()[0]);
+  const dev = rig.host.backend.openKms(rig.host.cards()[0]);
   try {
     return readTopology(dev);
   } finally {
@@ -64,8 +36,8 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 const stateOf = (e: Engine, name: string) => e.status().find((s) => s.domain === name)?.state;
 
 test('unplug parks only the guests on that connector, replug shows them again in the planned mode', async () => {
-  const sim = host.sim!;
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const sim = rig.host.sim!;
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   await e.activate('on-hdmi', hdmi);
   await e.activate('on-dp', dp);
   const conn = topology().connectors.find((c) => c.name === 'HDMI-A-1')!;
@@ -88,7 +60,7 @@ test('unplug parks only the guests on that connector, replug shows them again in
   expect([crtc.active, crtc.mode?.hdisplay, crtc.mode?.vdisplay]).toEqual([true, 1280, 720]);
   const shown = e.status().find((s) => s.domain === 'on-hdmi')!;
   const plane = shown.plan.outputs[0].planes[0];
-  expect(observe()[`plane:${plane.planeId}`].FB_ID).toBe(String(plane.fbId));
+  expect(rig.observe()[`plane:${plane.planeId}`].FB_ID).toBe(String(plane.fbId));
   expect(shown.streams.length).toBeGreaterThan(0); // streaming again
   const reshow = sim.card.commitLog.slice(commits);
   // One modeset commit from the plan: the planned mode on the CRTC, the plan's fb on its plane.
@@ -99,8 +71,8 @@ test('unplug parks only the guests on that connector, replug shows them again in
 });
 
 test('a burst of uevents is read once, and changes of other connectors park nothing', async () => {
-  const sim = host.sim!;
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const sim = rig.host.sim!;
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   await e.activate('on-hdmi', hdmi);
   // The start's own look at the card is queued by now; an operation after it waits for it.
   await new Promise((r) => setImmediate(r));
@@ -117,8 +89,8 @@ test('a burst of uevents is read once, and changes of other connectors park noth
 });
 
 test('link-status Bad on a shown connector: the mode is committed again with Good and ALLOW_MODESET', async () => {
-  const sim = host.sim!;
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const sim = rig.host.sim!;
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   await e.activate('on-dp', dp);
   const conn = topology().connectors.find((c) => c.name === 'DP-1')!;
   const link = conn.props['link-status'];
@@ -136,12 +108,12 @@ test('link-status Bad on a shown connector: the mode is committed again with Goo
 });
 
 test('a daemon started while a shown monitor is unplugged parks its guest at once, and shows it at replug', async () => {
-  const sim = host.sim!;
-  const first = new Engine(host, new Journal(run), log);
+  const sim = rig.host.sim!;
+  const first = new Engine(rig.host, new Journal(rig.run), log);
   await first.activate('on-hdmi', hdmi);
   await first.shutdown(); // gives the display back; the journal keeps the guest for the next start
   sim.card.hotplug('HDMI-A-1', false); // while no daemon listens
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   await e.reconcile();
   await until('parked after the start', () => stateOf(e, 'on-hdmi') === 'parked');
   expect(e.status()[0].notes).toContain('parked: HDMI-A-1 unplugged');
@@ -150,9 +122,9 @@ test('a daemon started while a shown monitor is unplugged parks its guest at onc
 });
 
 test('release of a guest whose connector is gone restores everything else and does not fail', async () => {
-  const sim = host.sim!;
-  const before = observe();
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const sim = rig.host.sim!;
+  const before = rig.observe();
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   await e.activate('on-hdmi', hdmi);
   await e.activate('on-dp', dp);
   sim.card.hotplug('HDMI-A-1', false);
@@ -160,7 +132,7 @@ test('release of a guest whose connector is gone restores everything else and do
   await expect(e.release('on-hdmi', 'destroyed', hdmi)).resolves.toMatchObject({ state: 'released' });
   await expect(e.release('on-dp', 'destroyed', dp)).resolves.toMatchObject({ state: 'released' });
   sim.card.hotplug('HDMI-A-1', true);
-  const after = observe();
+  const after = rig.observe();
   const conn = topology().connectors.find((c) => c.name === 'HDMI-A-1')!;
   // Everything but the connector's own status is as before, the unplugged output included.
   expect(after).toEqual(before);
@@ -171,7 +143,7 @@ test('the watch reacts to HOTPLUG of its own card only, once per burst, and surv
   let deliver: (u: unknown) => void = () => undefined;
   let stopped = 0;
   const backend = {
-    ...host.backend,
+    ...rig.host.backend,
     watchUevents: (cb: (u: never) => void) => {
       deliver = cb as (u: unknown) => void;
       return () => void stopped++;

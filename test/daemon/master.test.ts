@@ -6,35 +6,21 @@ import { Engine } from '../../src/daemon/engine';
 import { Journal } from '../../src/daemon/journal';
 import { cardOpeners, describeHolder } from '../../src/daemon/master';
 import { DRM_MODE_ATOMIC } from '../../src/kernel/constants';
-import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
 import { dumpProperties, readTopology } from '../../src/kernel/topology';
 import type { AtomicProp } from '../../src/kernel/types';
 import { guestXml } from '../helpers/guests';
+import { engineRig } from '../helpers/engine-rig';
 
 /** Issue 13 item 9 on the engine: DRM master only while needed; lost and regained. */
 jest.setTimeout(30_000);
 
 const hdmi = parseDomainXml(guestXml('on-hdmi', '11111111-1111-4111-8111-111111111111', 'HDMI-A-1', '1280x720', 'aaaaaaaa-0000-4000-8000-000000000001'));
-const lines: string[] = [];
-const log = (level: string, domain: string | null, msg: string) => lines.push(`${level} ${domain ?? '-'} ${msg}`);
-let run: string;
-let host: Host;
-let engine: Engine | undefined;
-beforeEach(() => {
-  run = mkdtempSync(join(tmpdir(), 'directflip-run-'));
-  host = openHost('sim:gvt-skylake');
-  lines.length = 0;
-});
-afterEach(async () => {
-  await engine?.shutdown();
-  engine = undefined;
-  host.close();
-  rmSync(run, { recursive: true, force: true });
-});
+const rig = engineRig();
+const { lines, log } = rig;
 
 function withFile<T>(fn: (dev: ReturnType<Host['backend']['openKms']>) => T): T {
-  const dev = host.backend.openKms(host.cards()[0]);
+  const dev = rig.host.backend.openKms(rig.host.cards()[0]);
   try {
     return fn(dev);
   } finally {
@@ -62,7 +48,7 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 const stateOf = (e: Engine, name: string) => e.status().find((s) => s.domain === name)?.state;
 
 test('an idle daemon holds no master; the first prepare takes it and the last release gives it back', async () => {
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   expect(otherCanBeMaster()).toBe(true);
   await e.prepare(hdmi);
   expect(otherCanBeMaster()).toBe(false);
@@ -77,18 +63,18 @@ test('an idle daemon holds no master; the first prepare takes it and the last re
 });
 
 test('prepare while another process is master is refused, naming the card and the holder', async () => {
-  const e = (engine = new Engine(host, new Journal(run), log));
-  host.sim!.card.takeMaster();
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
+  rig.host.sim!.card.takeMaster();
   const err = await e.prepare(hdmi).catch((x: unknown) => x);
   expect(err).toMatchObject({ kind: 'Refused', message: expect.stringMatching(/^DRM master of \/dev\/dri\/card0 is held by .* \(EBUSY\): stop that compositor/) });
   expect(e.status()).toEqual([]);
-  host.sim!.card.returnMaster();
+  rig.host.sim!.card.returnMaster();
   await expect(e.prepare(hdmi)).resolves.toMatchObject({ state: 'prepared' });
 });
 
 test('master taken while shown: parked with the reason; given back: shown again from the plan', async () => {
-  const sim = host.sim!;
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const sim = rig.host.sim!;
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   const shown = await e.activate('on-hdmi', hdmi);
   const plane = shown.plan.outputs[0].planes[0];
   const crtcId = shown.plan.outputs[0].crtcId;
@@ -122,8 +108,8 @@ test('master taken while shown: parked with the reason; given back: shown again 
 });
 
 test('a prepare right after master comes back takes it at once, and the parked guest is shown again', async () => {
-  const sim = host.sim!;
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const sim = rig.host.sim!;
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   await e.activate('on-hdmi', hdmi);
   sim.card.takeMaster();
   await until('parked', () => stateOf(e, 'on-hdmi') === 'parked');
@@ -135,9 +121,9 @@ test('a prepare right after master comes back takes it at once, and the parked g
 });
 
 test('release while master is away never fails; the restore waits for master and then gives everything back', async () => {
-  const sim = host.sim!;
+  const sim = rig.host.sim!;
   const before = withFile((dev) => dumpProperties(dev));
-  const e = (engine = new Engine(host, new Journal(run), log));
+  const e = (rig.engine = new Engine(rig.host, new Journal(rig.run), log));
   await e.activate('on-hdmi', hdmi);
   sim.card.takeMaster();
   await until('parked', () => stateOf(e, 'on-hdmi') === 'parked');

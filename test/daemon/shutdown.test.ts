@@ -1,32 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml } from '../../src/config';
 import { Engine } from '../../src/daemon/engine';
 import { Journal } from '../../src/daemon/journal';
 import { OpQueue } from '../../src/daemon/op-queue';
-import { openHost } from '../../src/kernel/host';
-import type { Host } from '../../src/kernel/host';
 import { dumpProperties } from '../../src/kernel/topology';
 import { REPO } from '../helpers/fixtures';
+import { engineRig } from '../helpers/engine-rig';
 
 const kiosk = parseDomainXml(readFileSync(join(REPO, 'examples', 'gvt-kiosk-hdmi.xml')));
 const NS = 'https://directflip.github.io/xmlns/domain/1';
 const dp = parseDomainXml(`<domain><name>dp</name><metadata><directflip xmlns="${NS}"><output connector="DP-1"><plane from="primary" console="0"/></output></directflip></metadata><devices><graphics type='dbus'/></devices></domain>`);
-const lines: string[] = [];
-const log = (level: string, domain: string | null, msg: string) => lines.push(`${level} ${domain ?? '-'} ${msg}`);
-
-let run: string;
-let host: Host;
-beforeEach(() => {
-  run = mkdtempSync(join(tmpdir(), 'directflip-run-'));
-  host = openHost('sim:gvt-skylake');
-  lines.length = 0;
-});
-afterEach(() => {
-  host.close();
-  rmSync(run, { recursive: true, force: true });
-});
+const rig = engineRig();
+const { lines, log } = rig;
 
 test('the queue refuses what waits and what comes once closed, after the running operation', async () => {
   const q = new OpQueue();
@@ -50,21 +36,21 @@ test('the queue refuses what waits and what comes once closed, after the running
 });
 
 test('shutdown answers the queued calls with ShuttingDown, gives the display back and keeps the record for re-adoption', async () => {
-  const dev = host.backend.openKms(host.cards()[0]);
+  const dev = rig.host.backend.openKms(rig.host.cards()[0]);
   const before = dumpProperties(dev);
   dev.close();
-  const e = new Engine(host, new Journal(run), log);
+  const e = new Engine(rig.host, new Journal(rig.run), log);
   await e.activate('kiosk-hdmi', kiosk);
   const queued = [e.prepare(dp, 'dp'), e.release('kiosk-hdmi', 'destroyed', kiosk)];
   const stopped = e.shutdown();
   for (const q of queued) await expect(q).rejects.toMatchObject({ kind: 'ShuttingDown', dbusName: 'io.github.directflip1.Error.ShuttingDown' });
   await stopped;
   await expect(e.prepare(dp, 'dp')).rejects.toMatchObject({ kind: 'ShuttingDown' });
-  const after = host.backend.openKms(host.cards()[0]);
+  const after = rig.host.backend.openKms(rig.host.cards()[0]);
   expect(dumpProperties(after)).toEqual(before);
   after.close();
   expect(lines).toContainEqual(expect.stringMatching(/^info kiosk-hdmi host display restored for the daemon stop/));
-  const b = new Engine(host, new Journal(run), log);
+  const b = new Engine(rig.host, new Journal(rig.run), log);
   await b.reconcile();
   expect(b.status().map((s) => [s.domain, s.state])).toEqual([['kiosk-hdmi', 'active']]);
   await b.release('kiosk-hdmi', 'destroyed', kiosk);
