@@ -13,16 +13,19 @@ export interface GuestDescription {
   source: string;
   /** Why this source: what `plan` and `status` show. */
   why: string;
-  guest: {
-    format: number;
-    modifier: bigint;
-    width: number;
-    height: number;
-    /** The guest plane's own kernel fb (gvt-fb), shown as is; null: a stand-in is made. */
-    kernelFbId: number | null;
-    /** null when read from the host; else why format and size are a guess. */
-    assumedBecause: string | null;
-  };
+  guest: GuestPlane;
+}
+
+/** The guest plane as its source reports it. */
+export interface GuestPlane {
+  format: number;
+  modifier: bigint;
+  width: number;
+  height: number;
+  /** The guest plane's own kernel fb (gvt-fb), shown as is; null: a stand-in is made. */
+  kernelFbId: number | null;
+  /** null when read from the host; else why format and size are a guess. */
+  assumedBecause: string | null;
 }
 
 export interface BuiltRequest {

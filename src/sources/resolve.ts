@@ -5,19 +5,12 @@ import type { KmsDevice } from '../kernel/types';
 import { describeFb } from '../kms/fb-info';
 import { gvtFbId } from './gvt-fb';
 import { planeOff, queryPlane, withVfioDevice } from './vfio-query';
+import type { GuestPlane } from '../kms/request';
 
 export type SourceKind = 'gvt-fb' | 'qemu-dbus' | 'vfio';
 
-export interface GuestPlaneInfo {
-  format: number;
-  modifier: bigint;
-  width: number;
-  height: number;
-  /** The guest plane's own kernel fb (gvt-fb), shown as is. */
-  kernelFbId: number | null;
-  /** null when read from the host; else why it is a guess. */
-  assumedBecause: string | null;
-}
+/** What kms plans with, as the sources report it. */
+export type GuestPlaneInfo = GuestPlane;
 
 export interface ResolvedPlane {
   source: SourceKind;
