@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { closeSync, ftruncateSync, readdirSync } from 'node:fs';
+import { closeSync, ftruncateSync } from 'node:fs';
 import { DRM_FORMAT } from '../../src/kernel/constants';
 import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
@@ -7,6 +7,7 @@ import { memfdCreate, sendWithFds } from '../../src/kernel/native-socket';
 import { PIXMAN } from '../../src/sources/qemu-listener';
 import { closed, listenerCall, listenerRig } from '../helpers/listener-rig';
 import { reportFuzz } from '../helpers/report';
+import { fdSnapshot, fdsOpenedSince } from '../helpers/fds';
 
 /* eslint-disable-next-line @typescript-eslint/no-require-imports */
 const { Variant } = require('dbus-next') as { Variant: new (sig: string, value: unknown) => object };
@@ -34,7 +35,6 @@ afterAll(() => {
   reportFuzz('listener', { suite: 'listener', cases, crashes: 0 });
 });
 
-const openFds = () => readdirSync('/proc/self/fd').length;
 const MEMBERS = ['Scanout', 'Update', 'ScanoutDMABUF', 'UpdateDMABUF', 'Disable', 'CursorDefine', 'MouseSet', 'ScanoutMap', 'Bogus'];
 
 /** A D-Bus type with a generator of its values (no `h`: fds are sent apart, in any number). */
@@ -95,7 +95,7 @@ type Call = { member: string; sig: string; body: unknown[]; fds: number; dmabuf:
 
 /** Plays QEMU for one run of calls, then hangs up; throws when the listener misbehaved. */
 async function run(calls: Call[]): Promise<void> {
-  const before = openFds();
+  const before = fdSnapshot();
   const rig = await listenerRig(host.sim!, { w: 64, h: 48, cursor: true });
   const end = closed(rig.ours);
   const mine: number[] = [];
@@ -140,7 +140,8 @@ async function run(calls: Call[]): Promise<void> {
     rig.close();
     for (const fd of mine) closeSync(fd);
   }
-  if (openFds() !== before) throw new Error(`${openFds() - before} fds leaked`);
+  const leaked = fdsOpenedSince(before);
+  if (leaked.length) throw new Error(`fds leaked: ${leaked.join(', ')}`);
 }
 
 test('well-framed calls with any signature, body and fd count', async () => {

@@ -6,6 +6,7 @@ import type { PeerMessage } from '../../src/sources/dbus-peer';
 import { MESSAGE } from '../../src/sources/dbus-peer';
 import { closed, listenerCall, peerPair } from '../helpers/listener-rig';
 import { reportFuzz } from '../helpers/report';
+import { fdSnapshot, fdsOpenedSince } from '../helpers/fds';
 
 /* eslint-disable-next-line @typescript-eslint/no-require-imports */
 const marshall = require('dbus-next/lib/marshall') as (sig: string, value: unknown[], offset?: number) => Buffer;
@@ -50,13 +51,14 @@ async function feed(chunks: { buf: Buffer; fds?: number[] }[]): Promise<{ code: 
 /** A property run: the link ends as it may, messages are well-formed, and fds come out even. */
 async function survives(sends: { buf: Buffer; fds?: number }[]): Promise<void> {
   cases++;
-  const before = openFds();
+  const before = fdSnapshot();
   const chunks = sends.map((c) => ({ buf: c.buf, fds: Array.from({ length: c.fds ?? 0 }, () => memfdCreate('fuzz')) }));
   const r = await feed(chunks);
   for (const c of chunks) for (const fd of c.fds) closeSync(fd);
   if (!ENDINGS.includes(r.code ?? '')) throw new Error(`the link ended with ${r.code}: ${r.message}`);
   for (const m of r.got) if (!Array.isArray(m.body) || !Array.isArray(m.fds) || typeof m.serial !== 'number') throw new Error(`a malformed message was handed over: ${JSON.stringify(m)}`);
-  if (openFds() !== before) throw new Error(`${openFds() - before} fds leaked`);
+  const leaked = fdsOpenedSince(before);
+  if (leaked.length) throw new Error(`fds leaked: ${leaked.join(', ')}`);
 }
 
 /**
