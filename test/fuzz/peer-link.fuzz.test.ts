@@ -24,7 +24,6 @@ const ENDINGS = ['EDF_PEER_PROTOCOL', 'EDF_PEER_CLOSED'];
 let cases = 0;
 jest.setTimeout(Math.max(120_000, RUNS * 10));
 
-const openFds = () => readdirSync('/proc/self/fd').length;
 
 /** Sends `chunks` (each with its fds) to a fresh link, then hangs up; returns what the link did. */
 async function feed(chunks: { buf: Buffer; fds?: number[] }[]): Promise<{ code: string | undefined; message: string; got: PeerMessage[] }> {
@@ -156,13 +155,13 @@ test('valid messages with bytes changed, cut short or run together', async () =>
 const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
 test.each(fixtures)('regression fixture %s: the link closes with the protocol error, nothing hangs or leaks', async (name) => {
   const fx = JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as { hex: string; fds: number; expect: string };
+  const before = fdSnapshot();
   const fds = Array.from({ length: fx.fds }, () => memfdCreate('fixture'));
-  const before = openFds();
   const r = await feed([{ buf: Buffer.from(fx.hex, 'hex'), fds }]);
   for (const fd of fds) closeSync(fd);
   expect(r.code).toBe('EDF_PEER_PROTOCOL');
   expect(r.message).toMatch(new RegExp(fx.expect));
-  expect(openFds()).toBe(before - fds.length);
+  expect(fdsOpenedSince(before)).toEqual([]);
 });
 
 test('what the link reads after the fuzzing is still right', async () => {
