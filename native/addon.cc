@@ -9,6 +9,7 @@ void InitVfio(Napi::Env env, Napi::Object exports);
 void InitMem(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitUevent(Napi::Env env, Napi::Object exports);
+void InitMemfd(Napi::Env env, Napi::Object exports);
 }  // namespace df
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -18,6 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   df::InitMem(env, exports);
   df::InitSocket(env, exports);
   df::InitUevent(env, exports);
+  df::InitMemfd(env, exports);
   return exports;
 }
 

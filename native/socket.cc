@@ -105,15 +105,6 @@ static Value RecvWithFds(const CallbackInfo& info) {
   return o;
 }
 
-// memfd_create: anonymous shared memory with an fd, for test harnesses that play QEMU.
-static Value MemfdCreate(const CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsString()) throw TypeError::New(info.Env(), "argument 1: name must be a string");
-  std::string name = info[0].As<String>().Utf8Value();
-  int fd = memfd_create(name.c_str(), MFD_CLOEXEC);
-  if (fd == -1) ThrowSys(info.Env(), errno, "memfd_create", "");
-  return Number::New(info.Env(), fd);
-}
-
 // One poller per fd: calls `cb(mask)` with 1 when the fd is readable or hung up and 2 when
 // writable, for writability only while asked, and `onError(err)` (optional) with what `cb`
 // threw. Returns {stop, wantWritable}.
@@ -172,7 +163,6 @@ void InitSocket(Env env, Object exports) {
   exports.Set("socketPair", Function::New(env, SocketPair, "socketPair"));
   exports.Set("sendWithFds", Function::New(env, SendWithFds, "sendWithFds"));
   exports.Set("recvWithFds", Function::New(env, RecvWithFds, "recvWithFds"));
-  exports.Set("memfdCreate", Function::New(env, MemfdCreate, "memfdCreate"));
 }
 
 }  // namespace df

@@ -62,7 +62,12 @@ export interface Addon {
   socketPair(): [number, number];
   sendWithFds(fd: number, data: Buffer, fds: number[]): number;
   recvWithFds(fd: number, maxBytes: number): { data: Buffer; fds: number[]; truncated: boolean } | null;
-  memfdCreate(name: string): number;
+  /** memfd_create; flags are the kernel's (MFD_ALLOW_SEALING), MFD_CLOEXEC always added. (native/memfd.cc) */
+  memfdCreate(name: string, flags?: number): number;
+  memfdGetSeals(fd: number): number;
+  memfdAddSeals(fd: number, seals: number): void;
+  /** UDMABUF_CREATE on /dev/udmabuf's fd: the dma-buf's fd. */
+  udmabufCreate(devFd: number, path: string, memfd: number, offset: number, size: number): number;
   /** As drmWatchEvents: an exception thrown by `cb` goes to `onError`, never out of the poll. */
   watchFd(fd: number, cb: (mask: number) => void, onError?: (err: unknown) => void): { stop(): void; wantWritable(on: boolean): void };
   connectUnix(path: string): number;
@@ -101,7 +106,7 @@ export const ADDON_EXPORTS = {
   drmGemClose: 'function', drmCreateDumb: 'function', drmMapDumb: 'function', drmDestroyDumb: 'function',
   drmCreateLease: 'function', drmAtomic: 'function', drmAtomicAsync: 'function', drmReadEvents: 'function',
   drmWatchEvents: 'function', mmap: 'function', munmap: 'function', close: 'function', socketPair: 'function',
-  sendWithFds: 'function', recvWithFds: 'function', memfdCreate: 'function', watchFd: 'function', connectUnix: 'function',
+  sendWithFds: 'function', recvWithFds: 'function', memfdCreate: 'function', memfdGetSeals: 'function', memfdAddSeals: 'function', udmabufCreate: 'function', watchFd: 'function', connectUnix: 'function',
   vfioGetApiVersion: 'function', vfioCheckExtension: 'function', vfioSetIommu: 'function', vfioGroupGetStatus: 'function',
   vfioGroupSetContainer: 'function', vfioGroupGetDeviceFd: 'function', vfioDeviceGetInfo: 'function',
   vfioDeviceGetRegionInfo: 'function', vfioQueryGfxPlane: 'function', vfioGetGfxDmabuf: 'function',

@@ -25,8 +25,24 @@ export function recvWithFds(fd: number, maxBytes: number): Received | null {
   return loadAddon().recvWithFds(fd, maxBytes);
 }
 
-export function memfdCreate(name: string): number {
-  return loadAddon().memfdCreate(name);
+/** `flags`: memfd_create's (MFD_ALLOW_SEALING to seal it later); always close-on-exec. */
+export function memfdCreate(name: string, flags?: number): number {
+  return loadAddon().memfdCreate(name, flags);
+}
+
+export const MFD_ALLOW_SEALING = 0x2;
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
+
+/** F_GET_SEALS: the seals a memfd carries (EINVAL for a file that is no memfd). */
+export function memfdSeals(fd: number): number {
+  return loadAddon().memfdGetSeals(fd);
+}
+
+export function memfdAddSeals(fd: number, seals: number): void {
+  loadAddon().memfdAddSeals(fd, seals);
 }
 
 export interface FdWatcher {

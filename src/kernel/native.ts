@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Addon } from './addon';
 import { kernelError } from './errors';
 import type {
+  UdmabufDevice,
   AddFb2Args, AtomicProp, CardResources, ConnectorInfo, CrtcInfo, DrmEvent, DrmVersion, DumbBuffer, EncoderInfo, Fb2Info, GfxPlaneInfo,
   KernelBackend, KmsDevice, Lease, ObjectProperties, PlaneInfo, PropertyInfo, VfioContainer, VfioDevice, VfioDeviceInfo, VfioGroup,
   VfioRegionInfo, Uevent,
@@ -124,6 +125,12 @@ class NativeDevice implements VfioDevice {
   close(): void { this.a.close(this.fd, this.path); }
 }
 
+class NativeUdmabuf implements UdmabufDevice {
+  constructor(readonly fd: number, readonly path: string, private readonly a: Addon) {}
+  create(memfd: number, offset: number, size: number): number { return this.a.udmabufCreate(this.fd, this.path, memfd, offset, size); }
+  close(): void { this.a.close(this.fd, this.path); }
+}
+
 /** The real kernel. Device nodes are opened here with Node's open(); the addon gets fds. */
 export function nativeBackend(): KernelBackend {
   const a = loadAddon();
@@ -132,6 +139,7 @@ export function nativeBackend(): KernelBackend {
     openKms: (path) => new NativeKms(openDevice(path), path, a),
     openVfioContainer: (path) => new NativeContainer(openDevice(path, constants.O_RDWR), path, a),
     openVfioGroup: (path) => new NativeGroup(openDevice(path, constants.O_RDWR), path, a),
+    openUdmabuf: (path) => new NativeUdmabuf(openDevice(path, constants.O_RDWR), path, a),
     closeFd: (fd) => a.close(fd, ''),
     watchUevents: (cb: (ev: Uevent) => void, onError?: (e: Error) => void) => watchUeventsOn(a, cb, onError),
   };

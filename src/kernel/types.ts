@@ -279,6 +279,19 @@ export interface Uevent {
 }
 
 /**
+ * /dev/udmabuf (linux/udmabuf.h): turns a sealed memfd range into a dma-buf, so QEMU's shared
+ * pixels (Listener.Unix.Map) can be PRIME-imported and scanned out with no copy. The kernel
+ * refuses a memfd without F_SEAL_SHRINK (EINVAL), one with F_SEAL_WRITE (EINVAL), and an offset or
+ * size that is not page-aligned (EINVAL); a range past the end of the file is EINVAL.
+ */
+export interface UdmabufDevice {
+  readonly fd: number;
+  /** UDMABUF_CREATE with UDMABUF_FLAGS_CLOEXEC: the new dma-buf's fd. */
+  create(memfd: number, offset: number, size: number): number;
+  close(): void;
+}
+
+/**
  * What opens devices: the real kernel (paths under `/`) or a simulated host (paths as the sim's
  * own `/dev` presents them). The only place paths meet the kernel surface.
  */
@@ -287,6 +300,8 @@ export interface KernelBackend {
   openKms(path: string): KmsDevice;
   openVfioContainer(path: string): VfioContainer;
   openVfioGroup(path: string): VfioGroup;
+  /** Opens /dev/udmabuf (the sim's own under its root); ENOENT where the kernel has none. */
+  openUdmabuf(path: string): UdmabufDevice;
   /** Closes a plain fd the backend handed out (dma-buf, lease). */
   closeFd(fd: number): void;
   /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { kernelError } from '../errors';
-import type { KernelBackend, KmsDevice, Uevent, VfioContainer, VfioGroup } from '../types';
+import type { KernelBackend, KmsDevice, UdmabufDevice, Uevent, VfioContainer, VfioGroup } from '../types';
 import { SimDmabufTable } from './buffers';
 import { KernelStore } from './kernel-store';
 import { SimCard } from './kms-card';
@@ -72,6 +72,11 @@ export class SimHost implements KernelBackend {
 
   openVfioGroup(path: string): VfioGroup {
     return this.vfio.openGroup(path);
+  }
+
+  /** This simulated host has no /dev/udmabuf (yet: profiles that carry one come with issue 14). */
+  openUdmabuf(path: string): UdmabufDevice {
+    throw kernelError('ENOENT', 'open', path);
   }
 
   /** A memfd's pages as a dma-buf (what /dev/udmabuf does): a stand-in for a GPU buffer. */
