@@ -179,6 +179,10 @@ node "$LANE/bundle.js" "$APP/df/dist/test/kernel-lane/bundle.js" || fail "esbuil
 cp "$ADDON" "$APP/df/build/Release/"
 cp -r examples/hosts "$APP/df/examples/"
 cp package.json "$APP/df/"
+# The frame path's floor (bench/floor/floor.c, issue 16): raw ioctls, static, for the guest.
+mkdir -p "$APP/df/bench/floor"
+gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -I/usr/include/libdrm \
+  -o "$APP/df/bench/floor/floor" bench/floor/floor.c || fail "gcc bench/floor/floor.c"
 install -m 0755 "$LANE/init.sh" "$APP/init"
 # A developer's filter on test names (a regular expression); a filtered run never passes.
 if [ -n "${DIRECTFLIP_KERNEL_FILTER:-}" ]; then

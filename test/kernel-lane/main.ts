@@ -12,6 +12,7 @@ import './vgem.lane';
 import './qemu-dbus.lane';
 import './ebusy.lane';
 import './pacing.lane';
+import './floor.lane';
 import './uevent.lane';
 import './handles.lane';
 import './kernel-log.lane';
