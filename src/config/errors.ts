@@ -18,7 +18,9 @@ export type ConfigErrorCode =
   | 'EDF_PLANE_SOURCE'
   | 'EDF_MDEV_NOT_IN_DOMAIN'
   | 'EDF_DUPLICATE_CONNECTOR'
-  | 'EDF_DUPLICATE_PLANE';
+  | 'EDF_DUPLICATE_PLANE'
+  /** A host-side file in /etc/directflip/domains.d: unreadable, unsafe, not ours, or a second one. */
+  | 'EDF_HOST_CONFIG';
 
 export interface ConfigErrorFields {
   /** Element path inside our metadata, e.g. `directflip/output[2]/plane[1]`, or a domain path. */

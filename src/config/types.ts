@@ -65,6 +65,8 @@ export interface OutputConfig {
 export interface DirectflipConfig {
   onError: 'warn' | 'abort';
   outputs: readonly OutputConfig[];
+  /** Set when read from a host-side file in /etc/directflip/domains.d instead of the domain's <metadata>. */
+  file?: string;
 }
 
 export interface DomainConfig {

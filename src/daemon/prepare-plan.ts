@@ -64,6 +64,7 @@ export function planPrepare(host: Host, dev: KmsDevice, t: Topology, config: Dom
     display: displayOf(config),
   };
   const notes = [
+    `config: ${config.directflip!.file ? `from ${config.directflip!.file} (the domain's <metadata> has none)` : "from the domain's <metadata>"}`,
     ...Object.entries(built.sources).map(([k, v]) => `${k}: source ${v.source}: ${v.why}`),
     ...Object.entries(built.assumptions).map(([k, why]) => `${k}: guest plane assumed until its source reports it (${why})`),
   ];

@@ -1,5 +1,6 @@
 import * as dbus from 'dbus-next';
 import { ConfigError, parseDomainXml } from '../config';
+import { configFor } from '../config/host-config';
 import { modeLabel } from '../kms/mode';
 import type { Plan } from '../kms/types';
 import { BusRefusal, DBUS_ERROR, MethodTable } from './bus-methods';
@@ -130,9 +131,10 @@ export class ManagerService {
     throw new BusRefusal(`${DBUS_ERROR}.UnknownObject`, `no object ${path}: directflipd serves ${OBJECT_PATH}`);
   }
 
+  /** The metadata, else the host's domains.d file for the domain (config/host-config.ts). */
   private config(xml: unknown) {
     try {
-      return parseDomainXml(xml as string);
+      return configFor(xml as string, this.engine.host.sys.root).config;
     } catch (e) {
       if (e instanceof ConfigError) throw new DaemonError('InvalidConfig', e.message);
       throw e;

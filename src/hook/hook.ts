@@ -1,5 +1,6 @@
-import { ConfigError, parseDomainXml } from '../config';
+import { ConfigError } from '../config';
 import type { DomainConfig } from '../config';
+import { configFor } from '../config/host-config';
 import { callManager } from '../daemon/client';
 import type { CallError } from '../daemon/client';
 
@@ -16,6 +17,8 @@ export interface HookEnv {
   busAddress?: string;
   timeoutMs: number;
   say: (line: string) => void;
+  /** Where /etc/directflip/domains.d is (tests); the daemon must read the same one. */
+  root?: string;
 }
 
 /** Refusals no on-error="warn" can soften: the request itself is wrong. */
@@ -26,7 +29,8 @@ export async function runHook(argv: string[], xml: Buffer, env: HookEnv): Promis
   const say = (msg: string) => env.say(`directflip: domain ${domain}: ${msg}`);
   const parse = (): DomainConfig | number => {
     try {
-      return parseDomainXml(xml);
+      // A domain whose metadata has none may be configured in domains.d (as the daemon reads it).
+      return configFor(xml, env.root ?? '/').config;
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       say(`invalid directflip configuration: ${e.message}`);

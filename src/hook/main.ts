@@ -13,7 +13,7 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (pro
 
 /** The shim's trace, from the node side: the argv and a digest of the stdin this process read. */
 function trace(xml: Buffer): void {
-  const dir = join(process.env.DIRECTFLIP_RUN_DIR || '/run/directflip', 'hook-trace');
+  const dir = join(process.env.DIRECTFLIP_RUN_DIR || join(process.env.DIRECTFLIP_ROOT || '/', 'run/directflip'), 'hook-trace');
   if (!existsSync(dir)) return;
   const line = `${(Date.now() / 1000).toFixed(3)} node ${process.argv.slice(2).join(' ')} sha256=${createHash('sha256').update(xml).digest('hex')} bytes=${xml.length}\n`;
   try {
@@ -47,6 +47,7 @@ const timeout = Number(process.env.DIRECTFLIP_TIMEOUT_MS) > 0 ? Number(process.e
 runHook(process.argv.slice(2), stdin, {
   busAddress: process.env.DIRECTFLIP_BUS_ADDRESS || undefined,
   timeoutMs: timeout,
+  root: process.env.DIRECTFLIP_ROOT || '/',
   say: (line) => process.stderr.write(`${line}\n`),
 }).then(
   (code) => process.exit(code),

@@ -30,7 +30,7 @@ export const daemonCommand: CommandModule<object, Args> = {
     y
       .option('bus', { ...BUS_OPTION, describe: 'D-Bus address to serve on (default: env DIRECTFLIP_BUS_ADDRESS, else the system bus)' })
       .option('host', { type: 'string', default: 'native', describe: `Which host: ${HOST_HELP}` })
-      .option('root', { type: 'string', describe: 'Root for /run, /sys and /dev paths (tests); the state journal is <root>/run/directflip' })
+      .option('root', { type: 'string', describe: 'Root for /etc, /run, /sys and /dev paths (tests): the state journal is <root>/run/directflip, host-side configuration <root>/etc/directflip/domains.d' })
       .example('$0 daemon', 'What the systemd unit runs: the real card, the system bus')
       .example('$0 daemon --host sim:gvt-skylake --bus unix:path=/tmp/bus', 'A simulated host on a private bus')
       .epilogue(
@@ -39,7 +39,8 @@ export const daemonCommand: CommandModule<object, Args> = {
           'writable by nobody else. On start it reconciles its journal (<run>/directflip/domains/<uuid>.json) with the card: ' +
           'active domains are shown again, or the host display is restored; damaged records go to domains/damaged/. If the ' +
           'bus goes away the guests stay shown and the daemon reconnects. SIGTERM answers waiting calls with ShuttingDown, ' +
-          'gives the host display back and keeps the journal, so a restart re-adopts running guests.\n\n' +
+          'gives the host display back and keeps the journal, so a restart re-adopts running guests. At prepare, a domain ' +
+          'whose XML has no <directflip> in <metadata> is configured by /etc/directflip/domains.d/<uuid>.xml or <name>.xml when one exists.\n\n' +
           'Exit status: 0 stopped by a signal, 1 could not start.',
       ) as Argv<Args>,
   handler: async (args) => {

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, parseDomainXml } from '../../config';
+import { ConfigError } from '../../config';
+import { configFor } from '../../config/host-config';
 import { isKernelError } from '../../kernel/errors';
 import { HOST_HELP, openHost } from '../../kernel/host';
 import { dryRun } from '../../kms/dry-run';
@@ -12,12 +13,18 @@ import { positiveInteger } from '../options';
 import { CliError, printJson } from '../output';
 import { readInput, STDIN } from '../read-input';
 import { table } from '../table';
+import { originLine, ROOT_OPTION, ROOT_HELP } from '../config-origin';
+import { hostConfigCandidates } from '../../config/host-config';
+import { planPicture } from '../../svg/from-plan';
+import { writePicture } from '../../svg/write';
 
 interface Args {
   file: string;
   host: string;
   json: boolean;
   'budget-ms': number;
+  root: string;
+  svg?: string;
 }
 
 export const planCommand: CommandModule<object, Args> = {
@@ -28,34 +35,39 @@ export const planCommand: CommandModule<object, Args> = {
       .positional('file', { type: 'string', demandOption: true, describe: 'A domain XML as `virsh dumpxml` prints it, or - for standard input' })
       .option('host', { type: 'string', default: 'native', describe: `Which host: ${HOST_HELP}` })
       .option('budget-ms', { type: 'string', default: '1', coerce: positiveInteger('budget-ms', 'milliseconds'), describe: 'Time budget for the plane search, in milliseconds' })
+      .option('root', ROOT_OPTION)
+      .option('svg', { type: 'string', describe: 'Also draw each connector and the planes on it (host planes kept, the guest\'s, zpos order) as an SVG picture in FILE', normalize: true })
       .example('$0 plan examples/gvt-kiosk-hdmi.xml --host sim:gvt-skylake', 'Plan the kiosk example on the simulated Skylake host')
       .example('virsh dumpxml win11 | $0 plan -', 'Plan a defined domain on this machine')
       .example('$0 plan --json --budget-ms 5 two.xml', 'The same data as JSON, with a larger search budget')
+      .example('$0 plan kiosk.xml --host sim:gvt-skylake --svg kiosk.svg', 'Draw where the guest\'s planes would go')
       .epilogue(
         'Resolves each <output> to a connector, a CRTC and a mode, then searches the host planes for each guest plane ' +
           '(primary first, zpos order kept) and asks the kernel with an atomic TEST_ONLY commit, as the daemon does at ' +
           '`prepare`. Nothing is shown, reserved or left behind. Without DRM master (another process drives the card) it ' +
           'plans without TEST_ONLY and says so. Where the guest plane cannot be read yet (a GVT-g vGPU only its QEMU may ' +
-          'open), its size and format are assumed and marked.\n\nExit status: 0 a plan fits, 1 refused or invalid, 2 usage error.',
+          `open), its size and format are assumed and marked. ${ROOT_HELP}\n\nExit status: 0 a plan fits, 1 refused or invalid, 2 usage error.`,
       ) as Argv<Args>,
   handler: (args) => {
     const name = args.file === STDIN ? 'stdin' : args.file;
-    let config;
+    let from;
     try {
-      config = parseDomainXml(readInput(args.file));
+      from = configFor(readInput(args.file), args.root);
     } catch (e) {
       if (e instanceof ConfigError) throw new CliError(`${name}: ${e.message}`, 1, e.toJSON());
       throw e;
     }
-    if (!config.directflip) throw new CliError(`${name}: domain ${config.name} is not configured for directflip (no <directflip> in <metadata>)`, 1, { code: 'EDF_NOT_CONFIGURED' });
+    const config = from.config;
+    if (!config.directflip) throw new CliError(`${name}: domain ${config.name} is not configured for directflip (no <directflip> in <metadata>, and none of ${hostConfigCandidates(config, args.root).join(', ')})`, 1, { code: 'EDF_NOT_CONFIGURED' });
     // A simulated host lives in a temporary directory: an interrupt must not leave it behind.
     let host: ReturnType<typeof openHost> | undefined;
     const registered = cleanupOnInterrupt(() => host?.close());
     try {
-      host = openHost(args.host);
+      host = openHost(args.host, args.host === 'native' ? { root: args.root } : {});
       const r = dryRun(host, config, { budgetMs: args['budget-ms'], describe: resolvePlane });
-      if (args.json) printJson({ ok: true, host: host.label, ...r });
-      else process.stdout.write(describe(host.label, config.name, r));
+      if (args.svg) writePicture(args.svg, planPicture(host, config.name, r));
+      if (args.json) printJson({ ok: true, host: host.label, configFrom: { origin: from.origin, file: from.file, ignored: from.ignored }, ...r });
+      else process.stdout.write(describe(host.label, config.name, r) + originLine(from));
     } catch (e) {
       if (e instanceof PlanRefused) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, request: e.request, reasons: e.reasons });
       if (e instanceof SourceError) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, path: e.path });

@@ -6,11 +6,15 @@ import { busAddress } from '../../daemon/names';
 import { daemonOptions } from '../daemon-options';
 import { CliError, printJson } from '../output';
 import { table } from '../table';
+import { statusPicture } from '../../svg/from-status';
+import { cardPlanesOf } from '../../svg/status-card';
+import { writePicture } from '../../svg/write';
 
 interface Args {
   bus?: string;
   json: boolean;
   'timeout-ms': number;
+  svg?: string;
 }
 
 type PlaneStruct = [string, string, number, number, string, string, string, [number, number, number, number], number];
@@ -21,8 +25,13 @@ export const statusCommand: CommandModule<object, Args> = {
   builder: (y: Argv) =>
     daemonOptions(y)
       .example('$0 status', 'The domains the system daemon knows')
+      .option('svg', { type: 'string', normalize: true, describe: 'Also draw each connector the daemon shows and every plane on it (host planes kept, guest planes by domain, cursors, zpos order) as an SVG picture in FILE' })
       .example('$0 status --json', 'The same as JSON')
-      .epilogue('Exit status: 0 answered, 1 the daemon is not running or refused.') as Argv<Args>,
+      .example('$0 status --svg /tmp/screens.svg', 'Draw what is on each monitor')
+      .epilogue(
+        "Each domain's notes say where its configuration came from (`config: from the domain's <metadata>`, or the " +
+          '/etc/directflip/domains.d file). Exit status: 0 answered, 1 the daemon is not running or refused.',
+      ) as Argv<Args>,
   handler: async (args) => {
     const address = busAddress(args.bus);
     let body: unknown[];
@@ -42,6 +51,10 @@ export const statusCommand: CommandModule<object, Args> = {
       domain, state, notes,
       planes: planes.map(([connector, mode, crtc, plane, planeType, from, source, dst, zpos]) => ({ connector, mode, crtc, plane, planeType, from, source, dst: { x: dst[0], y: dst[1], w: dst[2], h: dst[3] }, zpos: zpos < 0 ? null : zpos })),
     }));
+    if (args.svg) {
+      const { card, why } = await cardPlanesOf(address, args['timeout-ms']);
+      writePicture(args.svg, statusPicture(domains, card, why));
+    }
     if (args.json) return printJson({ ok: true, domains, streams });
     if (!domains.length) return void process.stdout.write('directflipd shows no domain\n');
     const rows = domains.flatMap((d) => d.planes.map((p) => [d.domain, d.state, p.connector, `${p.crtc}`, p.mode, `${p.plane} ${p.planeType} ← guest ${p.from}`, p.source, `${p.dst.w}x${p.dst.h}+${p.dst.x}+${p.dst.y}`]));
