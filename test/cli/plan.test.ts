@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, STACK_RE } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
@@ -76,4 +77,52 @@ test('plan of a domain without our metadata says so', () => {
 test('plan --help explains every option with examples', () => {
   const r = runCli(['plan', '--help']);
   for (const want of ['<file>', '--host', '--budget-ms', '--json', 'Examples:', 'TEST_ONLY', 'Exit status']) expect(r.stdout).toContain(want);
+});
+
+describe('--root: host-side configuration in DIR/etc/directflip/domains.d', () => {
+  const NS = 'https://directflip.github.io/xmlns/domain/1';
+  const xml = readFileSync(kiosk, 'utf8');
+  const bare = xml.replace(/<metadata>[\s\S]*<\/metadata>/, '');
+  const mdev = /uuid='([0-9a-f-]{36})'/.exec(xml)![1];
+  let root: string;
+  let file: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'directflip-plan-root-'));
+    mkdirSync(join(root, 'etc/directflip/domains.d'), { recursive: true });
+    file = join(root, 'etc/directflip/domains.d/kiosk-hdmi.xml');
+    writeFileSync(file, `<directflip xmlns="${NS}"><output connector="DP-1"><plane from="primary" mdev="${mdev}"/></output></directflip>`);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test('plan and validate use the file when the metadata has none, and say so', () => {
+    const p = runCli(['plan', '-', '--host', 'sim:gvt-skylake', '--root', root], bare);
+    expect(p.status).toBe(0);
+    expect(p.stdout).toMatch(/^DP-1\s/m);
+    expect(p.stdout).toContain(`config: from ${file} (the domain's <metadata> has none)`);
+    const j = JSON.parse(runCli(['plan', '-', '--json', '--host', 'sim:gvt-skylake', '--root', root], bare).stdout);
+    expect(j.configFrom).toEqual({ origin: 'domains.d', file, ignored: null });
+    const v = runCli(['validate', '-', '--root', root], bare);
+    expect([v.status, v.stdout]).toEqual([0, expect.stringContaining(`output DP-1`)]);
+    expect(v.stdout).toContain(`config: from ${file}`);
+  });
+
+  test('the metadata wins and the file is named as ignored; without --root nothing is read from DIR', () => {
+    const p = runCli(['plan', kiosk, '--host', 'sim:gvt-skylake', '--root', root]);
+    expect(p.stdout).toMatch(/^HDMI-A-1\s/m);
+    expect(p.stdout).toContain(`config: from the domain's <metadata>; ${file} is ignored while the metadata has one`);
+    const none = runCli(['plan', '-', '--host', 'sim:gvt-skylake'], bare);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/not configured for directflip \(no <directflip> in <metadata>, and none of \/etc\/directflip\/domains\.d\/5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11\.xml, \/etc\/directflip\/domains\.d\/kiosk-hdmi\.xml\)/);
+  });
+
+  test('a bad file: exit 1, the file named, its fields in --json', () => {
+    writeFileSync(file, `<directflip xmlns="${NS}" on-error="never"><output connector="DP-1"><plane from="primary" mdev="${mdev}"/></output></directflip>`);
+    for (const cmd of ['plan', 'validate']) {
+      const r = runCli([cmd, '-', '--root', root, ...(cmd === 'plan' ? ['--host', 'sim:gvt-skylake'] : [])], bare);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`stdin: ${file}: directflip/@on-error: "never" is not allowed; allowed: warn, abort`);
+      const j = JSON.parse(runCli([cmd, '-', '--json', '--root', root], bare).stdout);
+      expect(j.error).toMatchObject({ code: 'EDF_BAD_VALUE', file, attribute: 'on-error' });
+    }
+  });
 });
