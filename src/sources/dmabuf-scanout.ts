@@ -1,12 +1,18 @@
 import { DRM_MODE_FB_MODIFIERS } from '../kernel/constants';
+import type { DmabufLayout } from './dmabuf-layout';
+import { addFb2Planes } from './dmabuf-layout';
 import { canReflectY } from './plane-props';
+import type { Rect } from './plane-props';
 import type { ScanoutTarget } from './scanout-target';
 
 interface Imported {
   fb: number;
-  handle: number;
+  /** Every distinct GEM handle its planes use (two planes in one buffer share one). */
+  handles: number[];
   width: number;
   height: number;
+  /** The part of the buffer the console shows. */
+  src: Rect;
   reflectY: boolean;
 }
 
@@ -36,30 +42,54 @@ export class DmabufScanout {
     return this.cache.size;
   }
 
-  /** `y0Top`: QEMU's GL displays flip the picture unless it is set; on a plane that means reflect-y. */
-  scanout(fd: number, width: number, height: number, stride: number, fourcc: number, modifier: bigint, y0Top: boolean): void {
-    if (y0Top && !canReflectY(this.target.t, this.target.planeId)) {
+  /**
+   * `y0Top`: QEMU's GL displays flip the picture unless it is set; on a plane that means reflect-y.
+   * Every plane of the layout goes to ADDFB2 with its own handle, offset and pitch; the modifier
+   * only when the producer named one (DRM_FORMAT_MOD_INVALID means none).
+   */
+  scanout(l: DmabufLayout): void {
+    if (l.y0Top && !canReflectY(this.target.t, this.target.planeId)) {
       throw new Error(`the guest's buffer is bottom-up (y0_top) and plane ${this.target.planeId} cannot reflect-y: it cannot be shown without a copy`);
     }
-    const handle = this.target.dev.primeFdToHandle(fd);
-    const key = `${handle}:${width}x${height}:${stride}:${fourcc}:${modifier}`;
-    let c = this.cache.get(key);
-    if (!c) {
-      try {
-        const fb = this.target.dev.addFb2({ width, height, pixelFormat: fourcc, flags: DRM_MODE_FB_MODIFIERS, handles: [handle], pitches: [stride], offsets: [0], modifiers: [modifier] });
-        c = { fb, handle, width, height, reflectY: y0Top };
-      } catch (e) {
-        if (!this.handleInUse(handle)) this.target.dev.gemClose(handle);
-        throw e;
+    const byFd = new Map<number, number>();
+    const imported: number[] = [];
+    const handleOf = (fd: number) => {
+      let h = byFd.get(fd);
+      if (h === undefined) {
+        h = this.target.dev.primeFdToHandle(fd);
+        byFd.set(fd, h);
+        imported.push(h);
       }
-      this.cache.set(key, c);
+      return h;
+    };
+    let key = '';
+    let c: Imported | undefined;
+    try {
+      const p = addFb2Planes(l, handleOf);
+      key = `${p.handles.join(',')}:${l.width}x${l.height}:${p.offsets.join(',')}:${p.pitches.join(',')}:${l.fourcc}:${l.modifier}`;
+      c = this.cache.get(key);
+      if (!c) {
+        const fb = this.target.dev.addFb2({
+          width: l.width, height: l.height, pixelFormat: l.fourcc, flags: p.withModifiers ? DRM_MODE_FB_MODIFIERS : 0, handles: p.handles, pitches: p.pitches, offsets: p.offsets, modifiers: p.modifiers,
+        });
+        c = { fb, handles: [...new Set(p.handles)], width: l.src.w, height: l.src.h, src: l.src, reflectY: l.y0Top };
+        this.cache.set(key, c);
+      }
+    } catch (e) {
+      for (const h of imported) if (!this.handleInUse(h)) this.target.dev.gemClose(h);
+      throw e;
     }
     // Which way up is a property of this scanout, not of the buffer: QEMU may send the same
     // buffer top-down first and bottom-up later, and the cached fb must not keep the old way.
-    c.reflectY = y0Top;
+    c.reflectY = l.y0Top;
+    c.src = l.src;
     this.recent = [...this.recent.filter((k) => k !== key), key];
     this.current = c;
-    this.target.show(c.fb, c.width, c.height, c.reflectY);
+    this.show(c);
+  }
+
+  private show(c: Imported): void {
+    this.target.show(c.fb, c.width, c.height, c.reflectY, c.src);
   }
 
   /**
@@ -73,7 +103,7 @@ export class DmabufScanout {
       throw new Error(`UpdateDMABUF ${w}x${h}+${x}+${y} is outside the ${this.current.width}x${this.current.height} scanout`);
     }
     if (this.target.pipeline.pending(this.current.fb)) return;
-    this.target.show(this.current.fb, this.current.width, this.current.height, this.current.reflectY);
+    this.show(this.current);
   }
 
   /** Called when the pipeline retires fbs: frees the buffers the guest stopped using. */
@@ -94,13 +124,13 @@ export class DmabufScanout {
   }
 
   private handleInUse(handle: number): boolean {
-    return [...this.cache.values()].some((c) => c.handle === handle);
+    return [...this.cache.values()].some((c) => c.handles.includes(handle));
   }
 
   private drop(key: string, c: Imported): void {
     this.cache.delete(key);
     this.target.dev.rmFb(c.fb);
-    if (!this.handleInUse(c.handle)) this.target.dev.gemClose(c.handle);
+    for (const h of c.handles) if (!this.handleInUse(h)) this.target.dev.gemClose(h);
   }
 
   /** Frees everything (the plane went to the pixel path, or the end). */

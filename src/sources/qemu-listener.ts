@@ -3,25 +3,26 @@ import type { PeerLink, PeerMessage } from './dbus-peer';
 import { MESSAGE, NO_REPLY_EXPECTED, PeerProtocolError } from './dbus-peer';
 import { quoted } from './dbus-wire';
 import { CursorScanout } from './cursor-scanout';
+import type { DmabufLayout } from './dmabuf-layout';
+import { readDmabuf2, singlePlane } from './dmabuf-layout';
 import { DmabufScanout } from './dmabuf-scanout';
+import { LISTENER, malformed, methodOf, propertiesReply } from './listener-calls';
 import { PixelScanout } from './pixel-scanout';
 import type { ScanoutTarget } from './scanout-target';
 
 export { PIXMAN } from './pixel-scanout';
 
-const LISTENER = 'org.qemu.Display1.Listener';
-/** org.qemu.Display1.Listener's methods as QEMU calls them (ui/dbus-display1.xml). */
-const SIGNATURES: Record<string, string> = {
-  Scanout: 'uuuuay', Update: 'iiiiuuay', ScanoutDMABUF: 'huuuutb', UpdateDMABUF: 'iiii', Disable: '', CursorDefine: 'iiiiay', MouseSet: 'iii',
-};
+/** How the console's picture reaches the plane now, for status. */
+export type ScanoutPath = 'pixels' | 'dma-buf' | 'dma-buf2';
 
 /**
  * org.qemu.Display1.Listener on the peer link QEMU was handed: the console's picture arrives as
- * pixels (Scanout/Update) or as dma-bufs (ScanoutDMABUF/UpdateDMABUF), its pointer as
- * CursorDefine/MouseSet. Every fd a message brought is closed once it is handled.
+ * pixels (Scanout/Update) or as dma-bufs (ScanoutDMABUF/UpdateDMABUF, and multi-plane through
+ * Listener.Unix.ScanoutDMABUF2), its pointer as CursorDefine/MouseSet. Every fd a message
+ * brought is closed once it is handled.
  *
- * QEMU holds the guest's GL until an UpdateDMABUF (or ScanoutDMABUF) is answered, as its own
- * displays do until the frame is presented: so those are answered once the flip showing the
+ * QEMU holds the guest's GL until an UpdateDMABUF (or either ScanoutDMABUF) is answered, as its
+ * own displays do until the frame is presented: so those are answered once the flip showing the
  * frame has completed. The guest is paced to the monitor and never draws into a buffer being
  * scanned out. The wait is bounded (`replyWithinMs`): a lost flip event never stalls the guest.
  * Everything else is answered at once.
@@ -34,6 +35,7 @@ export class DisplayListener {
   private readonly log: (msg: string) => void;
   /** The guest picture's size, for mapping pointer positions. */
   private size = { w: 0, h: 0 };
+  private path: ScanoutPath = 'pixels';
   private readonly replyWithinMs: number;
   /** Replies held for a flip: their timers, cleared when the link goes. */
   private readonly held = new Set<NodeJS.Timeout>();
@@ -62,7 +64,12 @@ export class DisplayListener {
   /** What the guest shows now, and how: for status. */
   get showing(): string {
     if (!this.size.w) return 'nothing yet';
-    return `${this.size.w}x${this.size.h} ${this.dmabuf.active ? 'dma-buf' : 'pixels'}`;
+    return `${this.size.w}x${this.size.h} ${this.path}`;
+  }
+
+  /** The path the picture takes now: nothing shown yet counts as the pixel path. */
+  get scanoutPath(): ScanoutPath {
+    return this.path;
   }
 
   get cachedFbs(): number {
@@ -73,32 +80,22 @@ export class DisplayListener {
     return this.size.w ? { ...this.size, dst: this.target.geometry === 'guest' ? { ...this.target.plane.dst, ...this.size } : this.target.plane.dst } : null;
   }
 
-  /**
-   * A Listener call of the wrong shape is not a bad frame but a broken or hostile peer: it is
-   * refused, and the link is closed with the reason, which fails this stream alone.
-   */
-  private malformed(m: PeerMessage): string | null {
-    if (m.interface !== undefined && m.interface !== LISTENER) return null;
-    const want = SIGNATURES[m.member ?? ''];
-    if (want === undefined) return null;
-    const fds = m.member === 'ScanoutDMABUF' ? 1 : 0;
-    if (m.fds.length !== fds) return `${m.member} came with ${m.fds.length} file descriptors, not ${fds}`;
-    if ((m.signature ?? '') !== want) return `${m.member} came with the signature ${quoted(m.signature ?? '')}, not "${want}"`;
-    return null;
-  }
-
   private onMessage(m: PeerMessage): void {
     try {
       if (m.type !== MESSAGE.METHOD_CALL) return; // stray replies and signals ask nothing of us
-      const wrong = this.malformed(m);
+      const wrong = malformed(m);
       if (wrong) {
         this.link.replyError(m, 'org.freedesktop.DBus.Error.InvalidArgs', wrong);
         return this.link.close(new PeerProtocolError(`QEMU sent a malformed call: ${wrong}`));
       }
-      if (m.interface === 'org.freedesktop.DBus.Properties' && m.member === 'GetAll') return this.link.reply(m, 'a{sv}', [{}]);
-      if (m.interface !== undefined && m.interface !== LISTENER) throw new Unsupported(`${quoted(`${m.interface}.${m.member ?? ''}`)} is not served here`);
+      const props = propertiesReply(m);
+      if (props) return 'error' in props ? this.link.replyError(m, 'org.freedesktop.DBus.Error.InvalidArgs', props.error) : this.link.reply(m, props.signature, props.body);
+      if (!methodOf(m)) {
+        const listener = m.interface === undefined || m.interface === LISTENER;
+        throw new Unsupported(listener ? `${quoted(m.member ?? '')} is not a Listener method this daemon serves` : `${quoted(`${m.interface}.${m.member ?? ''}`)} is not served here`);
+      }
       this.handle(m);
-      if (m.member === 'UpdateDMABUF' || m.member === 'ScanoutDMABUF') this.replyAfterFlip(m);
+      if (m.member === 'UpdateDMABUF' || m.member === 'ScanoutDMABUF' || m.member === 'ScanoutDMABUF2') this.replyAfterFlip(m);
       else this.link.reply(m);
     } catch (e) {
       const unsupported = e instanceof Unsupported;
@@ -141,6 +138,7 @@ export class DisplayListener {
         this.dmabuf.release();
         this.pixels.scanout(b);
         this.size = { w, h };
+        this.path = 'pixels';
         return;
       }
       case 'Update':
@@ -148,11 +146,10 @@ export class DisplayListener {
       case 'ScanoutDMABUF': {
         const [fd, w, h, stride, fourcc, modifier, y0Top] = m.body as [number, number, number, number, number, bigint | number, boolean];
         if (!m.fds.includes(fd)) throw new Error('ScanoutDMABUF carried no file descriptor');
-        this.pixels.release();
-        this.dmabuf.scanout(fd, w, h, stride, fourcc, BigInt(modifier), y0Top);
-        this.size = { w, h };
-        return;
+        return this.showDmabuf('dma-buf', singlePlane(fd, w, h, stride, fourcc, BigInt(modifier), y0Top));
       }
+      case 'ScanoutDMABUF2':
+        return this.showDmabuf('dma-buf2', readDmabuf2(m.body, m.fds));
       case 'UpdateDMABUF':
         return this.dmabuf.update(b);
       case 'Disable':
@@ -169,6 +166,13 @@ export class DisplayListener {
       default:
         throw new Unsupported(`${quoted(m.member ?? '')} is not a Listener method this daemon serves`);
     }
+  }
+
+  private showDmabuf(path: ScanoutPath, l: DmabufLayout): void {
+    this.pixels.release();
+    this.dmabuf.scanout(l);
+    this.size = { w: l.src.w, h: l.src.h };
+    this.path = path;
   }
 
   /** Stops taking frames from QEMU; what is on screen stays until `free`. */

@@ -24,10 +24,10 @@ export class ScanoutTarget {
     return this.plane.planeId;
   }
 
-  /** Shows `fb` (a w×h picture) on the plane with the next commit. */
-  show(fb: number, w: number, h: number, reflectY = false): void {
+  /** Shows `fb` (a w×h picture at `at` in it) on the plane with the next commit. */
+  show(fb: number, w: number, h: number, reflectY = false, at: { x: number; y: number } = { x: 0, y: 0 }): void {
     const d: Rect = this.geometry === 'guest' ? { ...this.plane.dst, w, h } : this.plane.dst;
-    this.pipeline.submit({ planeId: this.planeId, fbs: [fb], props: showProps(this.t, this.planeId, this.crtcId, fb, { x: 0, y: 0, w, h }, d, reflectY) });
+    this.pipeline.submit({ planeId: this.planeId, fbs: [fb], props: showProps(this.t, this.planeId, this.crtcId, fb, { x: at.x, y: at.y, w, h }, d, reflectY) });
   }
 
   /** Puts an fb at an exact CRTC rectangle (cursors follow the pointer, unscaled). */

@@ -41,7 +41,13 @@ export function checkAddFb2(a: AddFb2Args, profile: KmsProfile, planes: SimPlane
     if (withMods && mod(i) !== mod(0)) fail('EINVAL', I, 'planes have different modifiers');
   }
   for (let i = info.cpp.length; i < 4; i++) {
-    if (mod(i) || a.handles[i] || a.pitches[i] || a.offsets[i]) fail('EINVAL', I, `unused plane ${i} has a handle, pitch, offset or modifier`);
+    if (mod(i)) fail('EINVAL', I, `non-zero modifier for unused plane ${i}`);
+    // "Pre-FB_MODIFIERS userspace didn't clear the structs properly": only with the flag are the
+    // unused planes' handles, pitches and offsets required to be zero.
+    if (!withMods) continue;
+    if (a.handles[i]) fail('EINVAL', I, `buffer object handle for unused plane ${i}`);
+    if (a.pitches[i]) fail('EINVAL', I, `non-zero pitch for unused plane ${i}`);
+    if (a.offsets[i]) fail('EINVAL', I, `non-zero offset for unused plane ${i}`);
   }
   const modifier = withMods ? mod(0) : 0n;
   if (!planes.some((p) => (p.modifiers.get(a.pixelFormat) ?? []).includes(modifier))) {

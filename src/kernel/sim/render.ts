@@ -2,6 +2,7 @@ import { decodeModeInfo } from '../blobs';
 import { fourccName } from '../constants';
 import type { Touched } from './kms-atomic';
 import type { CardFb, SimCard } from './kms-card';
+import { nv12Decoder } from './render-yuv';
 
 /** What a monitor on the CRTC shows, as RGBA bytes: the planes composited by zpos. */
 export interface Picture {
@@ -14,13 +15,14 @@ export interface Picture {
 type Decode = (o: number, px: Uint8Array) => void;
 
 /**
- * How to read one fb's pixels, chosen once per plane. Formats the layers above actually scan out;
- * YUV and indexed formats pass the checks but are not drawn: mid grey says so.
+ * How to read one fb's pixels, chosen once per plane. Formats the layers above actually scan out
+ * (NV12 from QEMU's multi-plane dma-bufs); other YUV and indexed formats pass the checks but are
+ * not drawn: mid grey says so.
  */
 function decoderFor(fb: CardFb): { cpp: number; decode: Decode } {
   const b = fb.buffer.pixels;
   const name = fourccName(fb.format);
-  const cpp = name === 'RG16' ? 2 : name === 'XR48' || name === 'AR48' ? 8 : 4;
+  const cpp = name === 'NV12' ? 1 : name === 'RG16' ? 2 : name === 'XR48' || name === 'AR48' ? 8 : 4;
   const set = (px: Uint8Array, r: number, g: number, bl: number, a: number) => {
     px[0] = r;
     px[1] = g;
@@ -47,6 +49,7 @@ function decoderFor(fb: CardFb): { cpp: number; decode: Decode } {
       };
       case 'XR48': return (o, px) => set(px, b[o + 5], b[o + 3], b[o + 1], 255);
       case 'AR48': return (o, px) => set(px, b[o + 5], b[o + 3], b[o + 1], b[o + 7]);
+      case 'NV12': return nv12Decoder(fb);
       default: return (_o, px) => set(px, 128, 128, 128, 255);
     }
   })();
