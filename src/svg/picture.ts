@@ -42,6 +42,8 @@ export interface Picture {
 }
 
 const GAP = 0.08;
+/** One decimal: enough for a label's place, and no 28.799999999999997 in the file. */
+const r1 = (n: number) => Math.round(n * 10) / 10;
 const GUEST_COLOURS = ['#2a7de1', '#e1662a', '#2aa84a', '#a02ae1', '#d4b21c', '#1cc7d4'];
 
 /** Bottom first; the kernel breaks zpos ties by plane id (drm_atomic_normalize_zpos). */
@@ -59,15 +61,15 @@ export function renderSvg(p: Picture): string {
   let y = font * 3;
   for (const s of p.screens) {
     out.push(`<g class="screen" data-connector="${esc(s.connector)}" data-crtc="${s.crtcId}" transform="translate(0,${y})">`);
-    out.push(`<text class="screen-label" x="0" y="${-font * 0.6}" font-size="${font}">${esc(`${s.connector} · CRTC ${s.crtcId} · ${s.mode}`)}</text>`);
+    out.push(`<text class="screen-label" x="0" y="${r1(-font * 0.6)}" font-size="${font}">${esc(`${s.connector} · CRTC ${s.crtcId} · ${s.mode}`)}</text>`);
     out.push(`<rect class="mode" x="0" y="0" width="${s.width}" height="${s.height}" fill="#111" stroke="#000"/>`);
     for (const l of stackOrder(s.layers)) {
       const c = colour(l);
-      const fill = l.kind === 'cursor' ? `fill="none" stroke="${c}" stroke-width="${Math.max(2, font / 6)}"` : `fill="${c}" fill-opacity="0.55" stroke="${c}"`;
+      const fill = l.kind === 'cursor' ? `fill="none" stroke="${c}" stroke-width="${r1(Math.max(2, font / 6))}"` : `fill="${c}" fill-opacity="0.55" stroke="${c}"`;
       out.push(
         `<g class="plane" data-plane="${l.planeId}" data-kind="${l.kind}" data-owner="${esc(l.owner)}" data-zpos="${l.zpos}">` +
           `<rect x="${l.dst.x}" y="${l.dst.y}" width="${l.dst.w}" height="${l.dst.h}" ${fill}/>` +
-          `<text x="${l.dst.x + font / 3}" y="${l.dst.y + font * 1.1}" font-size="${font}" fill="#fff">${esc(`${l.label} (zpos ${l.zpos})`)}</text></g>`,
+          `<text x="${r1(l.dst.x + font / 3)}" y="${r1(l.dst.y + font * 1.1)}" font-size="${font}" fill="#fff">${esc(`${l.label} (zpos ${l.zpos})`)}</text></g>`,
       );
     }
     out.push('</g>');
@@ -75,9 +77,9 @@ export function renderSvg(p: Picture): string {
   }
   for (const n of p.notes) {
     out.push(`<text class="note" x="0" y="${y}" font-size="${font}">${esc(n)}</text>`);
-    y += font * 1.5;
+    y += r1(font * 1.5);
   }
-  const title = `<title>${esc(p.title)}</title><text class="title" x="0" y="${font * 1.2}" font-size="${font * 1.2}" font-weight="bold">${esc(p.title)}</text>`;
+  const title = `<title>${esc(p.title)}</title><text class="title" x="0" y="${r1(font * 1.2)}" font-size="${r1(font * 1.2)}" font-weight="bold">${esc(p.title)}</text>`;
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">\n` +
     `${title}\n${out.join('\n')}\n</svg>\n`

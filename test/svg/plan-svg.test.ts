@@ -1,0 +1,82 @@
+/**
+ * `directflip plan --svg` (issue 15 item 4): the picture is parsed as XML and its geometry checked
+ * against the plan's own JSON — each connector's mode rectangle, each guest plane's rectangle
+ * equal to its dst, the host's planes kept on that CRTC, painted bottom first in zpos order.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openHost } from '../../src/kernel/host';
+import { readTopology } from '../../src/kernel/topology';
+import { renderSvg } from '../../src/svg/picture';
+import { runCli } from '../helpers/cli';
+import { REPO } from '../helpers/fixtures';
+import { paintedInZposOrder, readPicture } from '../helpers/svg';
+
+const kiosk = readFileSync(join(REPO, 'examples', 'gvt-kiosk-hdmi.xml'), 'utf8');
+/** The kiosk guest's primary in a 960x540 window on an overlay: fbcon's primary stays under it. */
+const windowed = kiosk.replace('to="primary"/>', 'to="overlay" x="100" y="50" width="960" height="540"/>');
+
+let dir: string;
+beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'directflip-svg-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+type JsonPlane = { planeId: number; from: string; dst: { x: number; y: number; w: number; h: number } };
+
+function planBoth(xml: string, host: string) {
+  const svg = join(dir, 'plan.svg');
+  const r = runCli(['plan', '-', '--host', host, '--svg', svg], xml);
+  expect(r.status).toBe(0);
+  const j = JSON.parse(runCli(['plan', '-', '--host', host, '--json'], xml).stdout);
+  return { pic: readPicture(svg), outputs: j.plan.outputs as { connector: string; crtcId: number; mode: { hdisplay: number; vdisplay: number }; planes: JsonPlane[] }[] };
+}
+
+test("the kiosk full-screen: the mode's rectangle, the guest's primary and cursor at their dst, cursor on top", () => {
+  const { pic, outputs } = planBoth(kiosk, 'sim:gvt-skylake');
+  expect(pic.root).toBe('http://www.w3.org/2000/svg svg');
+  expect(pic.screens.map((s) => [s.connector, s.crtc, s.mode])).toEqual(outputs.map((o) => [o.connector, o.crtcId, { w: o.mode.hdisplay, h: o.mode.vdisplay }]));
+  const [s] = pic.screens;
+  const guest = s.planes.filter((p) => p.owner === 'kiosk-hdmi');
+  expect(guest.map((p) => [p.plane, p.kind, p.rect]).sort()).toEqual(outputs[0].planes.map((p) => [p.planeId, p.from === 'cursor' ? 'cursor' : 'guest', p.dst]).sort());
+  expect(paintedInZposOrder(s)).toBe(true);
+  expect(s.planes.at(-1)!.kind).toBe('cursor');
+  expect(s.planes.find((p) => p.kind === 'cursor')!.label).toMatch(/^plane \d+ cursor ← kiosk-hdmi cursor \(assumed size\) \(zpos \d+\)$/);
+});
+
+test('a window on an overlay: the host primary fbcon shows is drawn as kept, under the guest', () => {
+  const { pic, outputs } = planBoth(windowed, 'sim:gvt-skylake');
+  const host = openHost('sim:gvt-skylake');
+  let kept;
+  try {
+    const dev = host.backend.openKms(host.cards()[0]);
+    const t = readTopology(dev);
+    dev.close();
+    kept = t.planes.filter((p) => p.crtcId === outputs[0].crtcId && p.fbId !== 0 && !outputs[0].planes.some((g) => g.planeId === p.id));
+  } finally {
+    host.close();
+  }
+  expect(kept.length).toBeGreaterThan(0);
+  const s = pic.screens[0];
+  expect(s.planes.filter((p) => p.kind === 'host').map((p) => [p.plane, p.owner, p.rect])).toEqual(kept.map((p) => [p.id, 'host', p.dst]));
+  const overlay = s.planes.find((p) => p.owner === 'kiosk-hdmi' && p.kind === 'guest')!;
+  expect(overlay.rect).toEqual({ x: 100, y: 50, w: 960, h: 540 });
+  expect(s.planes.findIndex((p) => p.kind === 'host')).toBeLessThan(s.planes.indexOf(overlay));
+  expect(paintedInZposOrder(s)).toBe(true);
+});
+
+test('hostile names are escaped: the picture stays well-formed XML', () => {
+  const svg = renderSvg({
+    title: 'domain <a&b>"\u0001',
+    screens: [{ connector: 'HDMI-A-1', crtcId: 1, width: 100, height: 50, mode: '100x50@60', layers: [{ planeId: 2, planeType: 'primary', kind: 'guest', owner: '"><script>&', zpos: 0, dst: { x: 0, y: 0, w: 100, h: 50 }, label: '</text>\uffff' }] }],
+    notes: [],
+  });
+  const file = join(dir, 'x.svg');
+  writeFileSync(file, svg);
+  expect(readPicture(file).screens[0].planes[0]).toMatchObject({ owner: '"><script>&', label: '</text>\ufffd (zpos 0)' });
+});
+
+test('an unwritable --svg FILE is an error naming it; nothing else is written', () => {
+  const r = runCli(['plan', join(REPO, 'examples', 'gvt-kiosk-hdmi.xml'), '--host', 'sim:gvt-skylake', '--svg', join(dir, 'no', 'such', 'dir', 'p.svg')]);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain(`cannot write the picture to ${join(dir, 'no', 'such', 'dir', 'p.svg')} (ENOENT): its directory does not exist`);
+});
