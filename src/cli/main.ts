@@ -6,6 +6,7 @@ import { reportFailure } from './output';
 import { configCommand } from './commands/config';
 import { daemonCommand } from './commands/daemon';
 import { demoCommand } from './commands/demo';
+import { doctorCommand } from './commands/doctor';
 import { hookCommand } from './commands/hook';
 import { installCommand, uninstallCommand } from './commands/install';
 import { planCommand } from './commands/plan';
@@ -20,6 +21,7 @@ const commands: CommandModule<object, never>[] = [
   validateCommand as CommandModule<object, never>,
   configCommand as CommandModule<object, never>,
   probeCommand as CommandModule<object, never>,
+  doctorCommand as CommandModule<object, never>,
   planCommand as CommandModule<object, never>,
   daemonCommand as CommandModule<object, never>,
   statusCommand as CommandModule<object, never>,

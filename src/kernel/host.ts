@@ -59,10 +59,14 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
   const { SimHost } = require('./sim/host') as typeof import('./sim/host');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { buildFakeTree, addMdev, gvtDebugfsAttr } = require('../sys/fake-tree') as typeof import('../sys/fake-tree');
-  const profile = loadProfile(profileSpec);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { bootProfile, bootUserspace, runningMasters } = require('../sys/fake-userspace') as typeof import('../sys/fake-userspace');
+  const loaded = loadProfile(profileSpec);
   const ownRoot = !opts.root;
   const root = opts.root ?? mkdtempSync(join(tmpdir(), 'directflip-sim-'));
   const sys = new SysPaths(root);
+  // The machine's userspace (/proc, binaries) outlives this open; what the kernel shows follows its boot settings.
+  const profile = bootProfile(loaded, sys);
   // A simulated host rebuilds its /sys and /dev from its kernel each time; it removes only trees
   // it made itself (they carry a marker), and never a directory someone else put there.
   for (const d of ['sys', 'dev']) {
@@ -77,7 +81,10 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
   // /run is kept as well (the daemon's journal must survive its own restart).
   const sim = new SimHost(profile, { vblank: opts.vblank, stateDir: ownRoot ? undefined : sys.at('sim-kernel') });
   buildFakeTree(sys, sim);
+  bootUserspace(sys, profile);
   for (const d of ['sys', 'dev']) writeFileSync(join(sys.at(d), SIM_MARKER), 'made by a directflip simulated host; removed with it\n');
+  // A compositor of the profile still running (its /proc/<pid> there) is DRM master, as it was since boot.
+  if (runningMasters(sys, profile).length) sim.card.takeMaster();
   const sysfs = new SimSysfs();
   // Intel's direct-flip kernel: writing a plane type selects it, reading gives its kernel fb id.
   const liveAttributes = (uuid: string) => {

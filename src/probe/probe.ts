@@ -3,6 +3,10 @@ import type { Host } from '../kernel/host';
 import { readTopology } from '../kernel/topology';
 import type { Topology } from '../kernel/topology';
 import { listMdevs } from '../sys/mdevs';
+import { allowedFeatures } from '../versions/allow';
+import type { Allowed } from '../versions/allow';
+import { readHostVersions } from '../versions/read';
+import type { HostVersions } from '../versions/read';
 import { probeMdev } from './mdev-caps';
 import type { MdevReport } from './mdev-caps';
 
@@ -25,6 +29,10 @@ export interface ProbeReport {
     fbId: number;
   }[];
   mdevs: MdevReport[];
+  /** QEMU, libvirt and the kernel as this host's binaries and /proc say. */
+  versions: HostVersions;
+  /** What those versions allow (src/versions/facts.ts). */
+  features: Allowed[];
 }
 
 export const modeName = (m: { hdisplay: number; vdisplay: number; vrefresh: number }) => `${m.hdisplay}x${m.vdisplay}@${m.vrefresh}`;
@@ -52,5 +60,11 @@ export function probeHost(host: Host): ProbeReport {
       zpos: p.zpos?.value ?? null, zposImmutable: p.zpos?.immutable ?? null, crtcId: p.crtcId, fbId: p.fbId,
     })),
     mdevs: listMdevs(host.sys).map((m) => probeMdev(host, m)),
+    ...versionsOf(host),
   };
+}
+
+function versionsOf(host: Host): { versions: HostVersions; features: Allowed[] } {
+  const versions = readHostVersions(host.sys);
+  return { versions, features: allowedFeatures(versions) };
 }

@@ -24,7 +24,10 @@ export const probeCommand: CommandModule<object, Args> = {
         'Reads connectors, CRTCs and planes (formats, modifiers from IN_FORMATS, zpos, what each shows now) and, ' +
           "for each mdev in /sys/bus/mdev/devices, opens its VFIO group as QEMU would and asks which plane types it " +
           'answers: a kernel fb id (Intel\'s direct-flip kernel), a dma-buf, or a region. An mdev a running VM holds ' +
-          'answers EBUSY, and a GVT-g vGPU answers ESRCH to anyone but its VM\'s QEMU; probe says so. Nothing is changed.\n\n' +
+          'answers EBUSY, and a GVT-g vGPU answers ESRCH to anyone but its VM\'s QEMU; probe says so. Then the versions of ' +
+          'QEMU (`qemu-system-x86_64 --version`), libvirt (`virtqemud --version` or `libvirtd --version`) and the kernel ' +
+          '(`uname -r`), and which features they allow (Listener.Unix.Map from QEMU 9.2, the release hook\'s shutoff ' +
+          'reason from libvirt 10.5, …). Nothing is changed.\n\n' +
           'Exit status: 0 probed, 1 the host could not be read.',
       ) as Argv<Args>,
   handler: (args) => {
@@ -55,6 +58,9 @@ function describe(r: ProbeReport): string {
     m.uuid, m.parent, m.type, String(m.iommuGroup),
     m.unavailable ?? (m.methods.length ? `${m.methods.join(', ')}: ${m.planes.map((p) => `${p.plane} ${p.format ? `${p.width}x${p.height} ${p.format} ${p.modifier}` : 'off'}`).join('; ')}` : 'no plane query supported'),
   ])) : 'none (no /sys/bus/mdev/devices entries)\n'));
+  const v = r.versions;
+  out.push(`Versions\nQEMU ${v.qemu?.version ?? 'not found'}, libvirt ${v.libvirt ? `${v.libvirt.version} (${v.libvirt.daemon})` : 'not found'}, kernel ${v.kernel?.version ?? 'unknown'}\n`);
+  out.push('What these versions allow\n' + table(['FEATURE', 'ALLOWED', 'WHY'], r.features.map((f) => [f.id, f.allowed === null ? 'unknown' : f.allowed ? 'yes' : 'no', f.why])));
   return out.join('\n');
 }
 

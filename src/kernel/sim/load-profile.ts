@@ -57,13 +57,13 @@ function load(nameOrPath: string, base: string, seen: string[]): Loaded {
   if (seen.length >= MAX_EXTENDS) throw new ProfileError(`host profile ${file}: more than ${MAX_EXTENDS} levels of extends`);
   const raw = readBounded(file);
   if (!isObject(raw) || !('kms' in raw || 'vfio' in raw || 'extends' in raw)) throw new ProfileError(`${file} is not a host profile (a JSON object with kms and vfio, or extends)`);
-  const known = ['name', 'description', 'extends', 'kms', 'vfio'];
+  const known = ['name', 'description', 'extends', 'kms', 'vfio', 'userspace'];
   const extra = Object.keys(raw).filter((k) => !known.includes(k)).length;
   try {
     if (extra) fail('', `only the keys ${known.join(', ')} (${extra} other key${extra > 1 ? 's' : ''} found)`);
     if (raw.extends === undefined) return { file, profile: raw as unknown as HostProfile };
     if (typeof raw.extends !== 'string' || !raw.extends || raw.extends.length > 4096) fail('extends', 'a profile name or a path relative to this file');
-    for (const k of ['kms', 'vfio']) if (k in raw && !isObject(raw[k])) fail(k, 'an object');
+    for (const k of ['kms', 'vfio', 'userspace']) if (k in raw && !isObject(raw[k])) fail(k, 'an object');
   } catch (e) {
     throw new ProfileError(`host profile ${file}: ${(e as Error).message}`);
   }
@@ -75,6 +75,7 @@ function load(nameOrPath: string, base: string, seen: string[]): Loaded {
       description: (raw.description as string | undefined) ?? baseProfile.description,
       kms: { ...baseProfile.kms, ...((raw.kms as object | undefined) ?? {}) },
       vfio: { ...baseProfile.vfio, ...((raw.vfio as object | undefined) ?? {}) },
+      ...(baseProfile.userspace || raw.userspace ? { userspace: { ...baseProfile.userspace, ...((raw.userspace as object | undefined) ?? {}) } } : {}),
     },
   };
 }

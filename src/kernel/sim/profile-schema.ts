@@ -3,6 +3,7 @@ import { ROTATION_BITS } from './kms-objects';
 import type { Check } from './profile-check';
 import { arr, bool, either, fail, int, obj, oneOf, str } from './profile-check';
 import type { HostProfile } from './profile';
+import { userspaceCheck } from './userspace-profile';
 
 /**
  * The host profile's schema (examples/hosts/*.json). Counts are the kernel's own limits where it
@@ -81,7 +82,7 @@ const vfio = obj({
   cursor: either(oneOf([null]), guestPlane, 'null or {format, modifier}'), firstIommuGroup: int(0, 1 << 20),
 }, { planeType: oneOf(['dmabuf', 'region']), autoCreateMdevs: bool });
 
-const host: Check = obj({ name: str(64, /^[a-z0-9][a-z0-9-]*$/, 'a profile name of lower-case letters, digits and -'), description: str(1000), kms, vfio });
+const host: Check = obj({ name: str(64, /^[a-z0-9][a-z0-9-]*$/, 'a profile name of lower-case letters, digits and -'), description: str(1000), kms, vfio }, { userspace: userspaceCheck });
 
 /** The whole profile, then what one field cannot say alone: indices in range, counts across fields. */
 export function checkProfile(p: unknown): asserts p is HostProfile {
@@ -100,4 +101,6 @@ export function checkProfile(p: unknown): asserts p is HostProfile {
   });
   if (v.types.length && !v.types.some((t) => t.name === v.defaultType)) fail('vfio.defaultType', 'the name of one of vfio.types');
   v.mdevs.forEach((m, i) => v.types.some((t) => t.name === m.type) || fail(`vfio.mdevs[${i}].type`, 'the name of one of vfio.types'));
+  const pids = (p as HostProfile).userspace?.processes?.map((x) => x.pid) ?? [];
+  pids.forEach((pid, i) => pids.indexOf(pid) !== i && fail(`userspace.processes[${i}].pid`, 'a pid no other process has'));
 }

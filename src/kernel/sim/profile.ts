@@ -1,4 +1,5 @@
 import type { KmsProfile } from './kms-profile';
+import type { UserspaceProfile } from './userspace-profile';
 import type { VfioProfile } from './vfio-profile';
 
 /**
@@ -10,4 +11,6 @@ export interface HostProfile {
   description: string;
   kms: KmsProfile;
   vfio: VfioProfile;
+  /** What runs above the kernel (versions, /proc, modules); optional, see userspace-profile.ts. */
+  userspace?: UserspaceProfile;
 }

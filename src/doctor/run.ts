@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { openHost } from '../kernel/host';
+import type { Host } from '../kernel/host';
+import { isKernelError } from '../kernel/errors';
+import { probeHost } from '../probe/probe';
+import type { ProbeReport } from '../probe/probe';
+import { SysPaths } from '../sys/paths';
+import { readHostVersions } from '../versions/read';
+import { daemonChecks } from './daemon';
+import { domainChecks } from './domain';
+import { drmChecks } from './drm';
+import { hookChecks } from './hook';
+import { mdevChecks } from './mdevs';
+import { nodeChecks } from './node';
+import type { CheckResult, DoctorContext } from './types';
+import { udmabufChecks, versionChecks } from './versions';
+
+export interface DoctorOptions {
+  host: string;
+  /** The one root every path hangs off; a simulated host without one lives in a temporary directory. */
+  root?: string;
+  files: string[];
+  bus?: string;
+  timeoutMs: number;
+}
+
+/** What `doctor --json` prints. */
+export interface DoctorReport {
+  /** True when no check is ✘. */
+  ok: boolean;
+  host: string;
+  root: string;
+  checks: CheckResult[];
+  counts: { ok: number; fail: number; warn: number };
+}
+
+/** Doctor could not run at all (exit 2): an unreadable file, a host that is not one. */
+export class DoctorCannotRun extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = 'DoctorCannotRun';
+  }
+}
+
+function readDomains(files: string[]): { file: string; xml: Buffer }[] {
+  return files.map((file) => {
+    try {
+      return { file, xml: readFileSync(file) };
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'EIO';
+      throw new DoctorCannotRun(`cannot read the domain XML ${file} (${code}): give a file \`virsh dumpxml DOMAIN > FILE\` wrote`, 'EDF_DOCTOR_INPUT');
+    }
+  });
+}
+
+/** The native host may lack a DRM device: that is a finding (✘), not a reason to stop. */
+function open(o: DoctorOptions): { host: Host | null; error: (Error & { code?: string }) | null } {
+  try {
+    return { host: openHost(o.host, { root: o.root }), error: null };
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (o.host === 'native' && err.code === 'ENODEV') return { host: null, error: err };
+    throw new DoctorCannotRun(err.message, err.code ?? 'EDF_HOST');
+  }
+}
+
+export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
+  const domains = readDomains(o.files);
+  const { host, error } = open(o);
+  try {
+    const sys = host?.sys ?? new SysPaths(o.root ?? '/');
+    // The system bus hangs off the root like every other path: a test root has its own.
+    const bus = o.bus ?? (sys.root === '/' ? undefined : `unix:path=${sys.at('run/dbus/system_bus_socket')}`);
+    const ctx: DoctorContext = { host, hostError: error, sys, versions: readHostVersions(sys), bus, timeoutMs: o.timeoutMs };
+    let probe: ProbeReport | null = null;
+    if (host) {
+      try {
+        probe = probeHost(host);
+      } catch (e) {
+        if (!isKernelError(e)) throw e;
+      }
+    }
+    const autoCreates = host?.kind === 'sim' && host.sim!.profile.vfio.autoCreateMdevs !== false && host.sim!.profile.vfio.types.length > 0;
+    const checks: CheckResult[] = [
+      ...nodeChecks(ctx),
+      ...hookChecks(ctx),
+      ...(await daemonChecks(ctx)),
+      ...drmChecks(ctx),
+      ...mdevChecks(ctx, probe?.mdevs ?? []),
+      ...versionChecks(ctx),
+      ...udmabufChecks(ctx),
+      ...domains.flatMap((d) => domainChecks(d.file, d.xml, probe, autoCreates)),
+    ];
+    const count = (m: CheckResult['mark']) => checks.filter((c) => c.mark === m).length;
+    const counts = { ok: count('ok'), fail: count('fail'), warn: count('warn') };
+    return { ok: counts.fail === 0, host: host?.label ?? o.host, root: sys.root, checks, counts };
+  } finally {
+    host?.close();
+  }
+}
