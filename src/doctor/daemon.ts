@@ -12,12 +12,14 @@ export async function daemonChecks(ctx: DoctorContext): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const where = ctx.bus ?? 'the system bus';
   const activatable = existsSync(ctx.sys.at(ACTIVATION));
+  const busOk = ok('daemon.bus', `a D-Bus daemon answers on ${where}`);
   try {
     const body = await callManager(ctx.bus, 'Status', '', [], ctx.timeoutMs);
     const n = Array.isArray(body[0]) ? body[0].length : 0;
-    out.push(ok('daemon.running', `directflipd answers on ${where} (${n} domain${n === 1 ? '' : 's'} known)`));
+    out.push(busOk, ok('daemon.running', `directflipd answers on ${where} (${n} domain${n === 1 ? '' : 's'} known)`));
   } catch (e) {
     const err = e as CallError;
+    if (err.dbusName || err.code === 'ENOTRUNNING') out.push(busOk);
     if (err.code === 'ENOTRUNNING') {
       out.push(activatable
         ? warn('daemon.running', `directflipd is not running on ${where}; the bus starts it on the first call (its activation file is installed)`, 'to start it now: `systemctl start directflipd`')

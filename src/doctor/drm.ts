@@ -60,7 +60,7 @@ function master(ctx: DoctorContext, dev: { setMaster(): void; dropMaster(): void
       return fail('drm.master', `DRM master of ${card} is held by another process (${e.code}), none of which /proc shows with the card open (another namespace, or logind handed it out)`, 'stop the display manager on this seat (`systemctl stop display-manager`) or switch it to another VT');
     }
     const named = others.map((p) => `${p.comm} (pid ${p.pid})`).join(', ');
-    return fail('drm.master', `DRM master of ${card} is held by ${named} (${e.code}): directflip cannot commit while it is`, `stop it: \`kill ${others.map((p) => p.pid).join(' ')}\` (for a desktop session, \`systemctl stop display-manager\`), or switch its VT away before starting the guest`);
+    return fail('drm.master', `DRM master of ${card} is held by ${named} (${e.code}): directflip cannot commit while it is`, `stop it: \`kill ${others.map((p) => p.pid).join(' ')}\` (for a desktop session stop the display manager instead, systemctl stop display-manager), or switch its VT away before starting the guest`);
   }
   try {
     dev.dropMaster();

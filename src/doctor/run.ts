@@ -53,22 +53,34 @@ function readDomains(files: string[]): { file: string; xml: Buffer }[] {
   });
 }
 
+interface Opened {
+  host: Host | null;
+  error: (Error & { code?: string }) | null;
+  /** Said first when the kernel read is not the root's own. */
+  note: CheckResult | null;
+}
+
 /** The native host may lack a DRM device: that is a finding (✘), not a reason to stop. */
-function open(o: DoctorOptions): { host: Host | null; error: (Error & { code?: string }) | null } {
+function open(o: DoctorOptions): Opened {
   try {
-    return { host: openHost(o.host, { root: o.root }), error: null };
+    return { host: openHost(o.host, { root: o.root }), error: null, note: null };
   } catch (e) {
     const err = e as Error & { code?: string };
-    if (o.host === 'native' && err.code === 'ENODEV') return { host: null, error: err };
+    if (o.host === 'native' && err.code === 'ENODEV') return { host: null, error: err, note: null };
+    // A simulated kernel lives in its daemon's process while that runs (a real one would be read
+    // live): the kernel checks then read a fresh boot of the same profile, and say so.
+    if (o.host.startsWith('sim:') && o.root && err.code === 'EBUSY') {
+      return { host: openHost(o.host), error: null, note: { id: 'sim.kernel', scope: 'host', mark: 'warn', text: `${err.message.replace(/: stop it first.*$/, '')}: the DRM and mdev lines below read a fresh boot of ${o.host}, not that process's kernel` } };
+    }
     throw new DoctorCannotRun(err.message, err.code ?? 'EDF_HOST');
   }
 }
 
 export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const domains = readDomains(o.files);
-  const { host, error } = open(o);
+  const { host, error, note } = open(o);
   try {
-    const sys = host?.sys ?? new SysPaths(o.root ?? '/');
+    const sys = note || !host ? new SysPaths(o.root ?? '/') : host.sys;
     // The system bus hangs off the root like every other path: a test root has its own.
     const bus = o.bus ?? (sys.root === '/' ? undefined : `unix:path=${sys.at('run/dbus/system_bus_socket')}`);
     const ctx: DoctorContext = { host, hostError: error, sys, versions: readHostVersions(sys), bus, timeoutMs: o.timeoutMs };
@@ -82,6 +94,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     }
     const autoCreates = host?.kind === 'sim' && host.sim!.profile.vfio.autoCreateMdevs !== false && host.sim!.profile.vfio.types.length > 0;
     const checks: CheckResult[] = [
+      ...(note ? [note] : []),
       ...nodeChecks(ctx),
       ...hookChecks(ctx),
       ...(await daemonChecks(ctx)),
