@@ -13,7 +13,8 @@ export interface KernelError extends Error {
   path?: string;
 }
 
-const errnoByCode = osConstants.errno as Record<string, number>;
+/** Node's table, plus Linux errnos it lacks that the kernel surface meets (udmabuf's EBADFD). */
+const errnoByCode: Record<string, number> = { ...(osConstants.errno as Record<string, number>), EBADFD: 77 };
 
 export function errnoOf(code: string): number {
   const n = errnoByCode[code];

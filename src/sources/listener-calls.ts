@@ -15,9 +15,10 @@ const PROPERTIES = 'org.freedesktop.DBus.Properties';
  * The extra interfaces this listener implements, as its `Interfaces` property says. QEMU reads the
  * property once, from the GetAll its GDBusProxy makes when the link comes up
  * (dbus_display_listener_implements in ui/dbus-listener.c), and uses Map and ScanoutDMABUF2 only
- * when they are listed.
+ * when they are listed: both are served in full (Map with a copying fallback where udmabuf
+ * cannot take the memfd).
  */
-export const EXTRA_INTERFACES = [DMABUF2];
+export const EXTRA_INTERFACES = [MAP, DMABUF2];
 
 interface Method {
   iface: string;

@@ -114,6 +114,22 @@ export class PixelScanout {
     this.draw(r, (s) => this.copyIn(s, r, stride, data));
   }
 
+  /**
+   * A w×h picture kept elsewhere (QEMU's shared memfd): `read` writes rectangle `r` of it into a
+   * surface's mapping at the surface's pitch, and only `r` is copied; a new size is a full copy.
+   */
+  drawFrom(w: number, h: number, r: Rect, read: (map: Buffer, pitch: number, r: Rect) => void): void {
+    const full = { x: 0, y: 0, w, h };
+    const resized = w !== this.size.w || h !== this.size.h || !this.active;
+    if (resized) this.allocate(w, h);
+    const rect = resized ? full : r;
+    this.draw(rect, (s) => {
+      read(s.map, s.pitch, rect);
+      this.target.copied(rect.w * rect.h * 4);
+    });
+    if (resized) for (const s of this.surfaces) if (s !== this.surfaces[this.latest]) s.missed = [full];
+  }
+
   /** Gives up the surfaces (a resize, or the dma-buf path took over); each is freed once off screen. */
   release(): void {
     this.old.push(...this.surfaces.splice(0));

@@ -7,19 +7,22 @@ import type { DmabufLayout } from './dmabuf-layout';
 import { readDmabuf2, singlePlane } from './dmabuf-layout';
 import { DmabufScanout } from './dmabuf-scanout';
 import { LISTENER, malformed, methodOf, propertiesReply } from './listener-calls';
+import { MapScanout } from './map-scanout';
+import type { MapPath, UdmabufOpener } from './map-scanout';
 import { PixelScanout } from './pixel-scanout';
 import type { ScanoutTarget } from './scanout-target';
 
 export { PIXMAN } from './pixel-scanout';
 
 /** How the console's picture reaches the plane now, for status. */
-export type ScanoutPath = 'pixels' | 'dma-buf' | 'dma-buf2';
+export type ScanoutPath = 'pixels' | 'dma-buf' | 'dma-buf2' | MapPath;
 
 /**
  * org.qemu.Display1.Listener on the peer link QEMU was handed: the console's picture arrives as
  * pixels (Scanout/Update) or as dma-bufs (ScanoutDMABUF/UpdateDMABUF, and multi-plane through
- * Listener.Unix.ScanoutDMABUF2), its pointer as CursorDefine/MouseSet. Every fd a message
- * brought is closed once it is handled.
+ * Listener.Unix.ScanoutDMABUF2) or in a shared memfd (Listener.Unix.Map: ScanoutMap/UpdateMap,
+ * scanned out in place through udmabuf where it can be), its pointer as CursorDefine/MouseSet.
+ * Every fd a message brought is closed once it is handled.
  *
  * QEMU holds the guest's GL until an UpdateDMABUF (or either ScanoutDMABUF) is answered, as its
  * own displays do until the frame is presented: so those are answered once the flip showing the
@@ -30,6 +33,7 @@ export type ScanoutPath = 'pixels' | 'dma-buf' | 'dma-buf2';
 export class DisplayListener {
   private readonly pixels: PixelScanout;
   private readonly dmabuf: DmabufScanout;
+  private readonly map: MapScanout;
   private readonly cursor: CursorScanout | null;
   private cursorRefused = false;
   private readonly log: (msg: string) => void;
@@ -45,12 +49,14 @@ export class DisplayListener {
   constructor(
     private readonly link: PeerLink,
     private readonly target: ScanoutTarget,
-    opts: { cursor?: ScanoutTarget; log?: (msg: string) => void; replyWithinMs?: number } = {},
+    /** `udmabuf`: opens /dev/udmabuf for the map path's zero-copy (absent: the map path copies). */
+    opts: { cursor?: ScanoutTarget; log?: (msg: string) => void; replyWithinMs?: number; udmabuf?: UdmabufOpener } = {},
   ) {
     this.log = opts.log ?? (() => undefined);
     this.replyWithinMs = opts.replyWithinMs ?? 100;
     this.pixels = new PixelScanout(target, this.log);
     this.dmabuf = new DmabufScanout(target);
+    this.map = new MapScanout(this.dmabuf, this.pixels, opts.udmabuf ?? null);
     this.cursor = opts.cursor ? new CursorScanout(opts.cursor, () => this.picture()) : null;
     link.on('message', (m: PeerMessage) => this.onMessage(m));
   }
@@ -70,6 +76,11 @@ export class DisplayListener {
   /** The path the picture takes now: nothing shown yet counts as the pixel path. */
   get scanoutPath(): ScanoutPath {
     return this.path;
+  }
+
+  /** Why a shared memfd is copied rather than scanned out in place ('' otherwise). */
+  get copyReason(): string {
+    return this.path === 'map copying' ? this.map.why : '';
   }
 
   get cachedFbs(): number {
@@ -136,6 +147,7 @@ export class DisplayListener {
       case 'Scanout': {
         const [w, h] = m.body as number[];
         this.dmabuf.release();
+        this.map.release();
         this.pixels.scanout(b);
         this.size = { w, h };
         this.path = 'pixels';
@@ -152,6 +164,16 @@ export class DisplayListener {
         return this.showDmabuf('dma-buf2', readDmabuf2(m.body, m.fds));
       case 'UpdateDMABUF':
         return this.dmabuf.update(b);
+      case 'ScanoutMap': {
+        const [fd, , w, h] = m.body as number[];
+        if (!m.fds.includes(fd)) throw new Error('ScanoutMap carried no file descriptor');
+        this.map.scanout(b);
+        this.size = { w, h };
+        this.path = this.map.path;
+        return;
+      }
+      case 'UpdateMap':
+        return this.map.update(b);
       case 'Disable':
         this.size = { w: 0, h: 0 };
         return this.target.off();
@@ -170,6 +192,7 @@ export class DisplayListener {
 
   private showDmabuf(path: ScanoutPath, l: DmabufLayout): void {
     this.pixels.release();
+    this.map.release();
     this.dmabuf.scanout(l);
     this.size = { w: l.src.w, h: l.src.h };
     this.path = path;
@@ -184,6 +207,7 @@ export class DisplayListener {
 
   /** Frees every framebuffer and handle; call once they are off screen (the kernel frees an fb on screen badly). */
   free(): void {
+    this.map.free();
     this.pixels.free();
     this.dmabuf.free();
     this.cursor?.free();

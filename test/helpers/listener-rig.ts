@@ -5,6 +5,7 @@ import type { DrmEvent, KmsDevice } from '../../src/kernel/types';
 import type { PeerMessage } from '../../src/sources/dbus-peer';
 import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-peer';
 import { EventHub, FramePipeline } from '../../src/sources/pipeline';
+import type { UdmabufOpener } from '../../src/sources/map-scanout';
 import { DisplayListener } from '../../src/sources/qemu-listener';
 import { ScanoutTarget } from '../../src/sources/scanout-target';
 
@@ -38,7 +39,7 @@ export interface ListenerRig {
  */
 export async function listenerRig(
   sim: SimHost,
-  opts: { w: number; h: number; dst?: { x: number; y: number }; cursor?: boolean; replyWithinMs?: number; dropEvents?: () => boolean },
+  opts: { w: number; h: number; dst?: { x: number; y: number }; cursor?: boolean; replyWithinMs?: number; dropEvents?: () => boolean; udmabuf?: UdmabufOpener },
 ): Promise<ListenerRig> {
   const dev = sim.openKms(sim.profile.kms.devPath);
   const t = readTopology(dev);
@@ -63,6 +64,7 @@ export async function listenerRig(
     cursor: opts.cursor ? new ScanoutTarget(dev, t, plane(cursorPlane, 'cursor'), crtc, pipeline) : undefined,
     log: (m) => logs.push(m),
     replyWithinMs: opts.replyWithinMs,
+    udmabuf: opts.udmabuf,
   });
   const path = '/org/qemu/Display1/Listener';
   return {

@@ -38,6 +38,8 @@ export class SimDmabufTable {
   private readonly fds = new Map<number, SimBuffer>();
   /** udmabufs, by the inode of their memfd: the same buffer under any fd number, in any process. */
   private readonly memfds = new Map<string, SimBuffer>();
+  /** udmabufs made through /dev/udmabuf, by their own fd. */
+  private readonly created = new Map<number, { inode: string; buf: SimBuffer }>();
 
   export(buf: SimBuffer): number {
     const fd = this.next++;
@@ -66,6 +68,17 @@ export class SimDmabufTable {
     return memfd;
   }
 
+  /**
+   * /dev/udmabuf's dma-buf (sim/udmabuf.ts): `fd`, a new fd of `memfd`, stands for bytes
+   * offset..offset+size of it, mapped now as the kernel pins them. Known by its fd number and
+   * the inode behind it, so a number reused for another file is not mistaken for it.
+   */
+  addUdmabuf(fd: number, memfd: number, offset: number, size: number): void {
+    const st = fstatSync(fd);
+    const pixels = loadAddon().mmap(memfd, `/proc/self/fd/${memfd}`, BigInt(offset), size);
+    this.created.set(fd, { inode: `${st.dev}:${st.ino}`, buf: newSimBuffer({ width: size / 4, height: 1, stride: size, format: 0, modifier: 0n, pixels }) });
+  }
+
   /** EBADF like any syscall on a closed or never-opened fd; EINVAL for an fd that is no dma-buf. */
   lookup(fd: number, syscall: string): SimBuffer {
     const b = this.fds.get(fd);
@@ -76,6 +89,8 @@ export class SimDmabufTable {
     } catch {
       throw kernelError('EBADF', syscall, undefined, `fd ${fd} is not an open dma-buf`);
     }
+    const made = this.created.get(fd);
+    if (made?.inode === `${st.dev}:${st.ino}`) return made.buf;
     const m = this.memfds.get(`${st.dev}:${st.ino}`);
     if (!m) throw kernelError('EINVAL', syscall, undefined, `fd ${fd} is not a dma-buf`);
     return m;
@@ -87,6 +102,7 @@ export class SimDmabufTable {
 
   close(fd: number): void {
     if (this.fds.delete(fd)) return;
+    this.created.delete(fd);
     try {
       closeSync(fd);
     } catch {

@@ -6,6 +6,7 @@ import { KernelStore } from './kernel-store';
 import { SimCard } from './kms-card';
 import { resumeKernel, snapshotKernel } from './kms-persist';
 import type { HostProfile } from './profile';
+import { SimUdmabuf } from './udmabuf';
 import { SimVfio } from './vfio';
 
 /**
@@ -19,6 +20,8 @@ export class SimHost implements KernelBackend {
   readonly vfio: SimVfio;
   private readonly store: KernelStore | null;
   private readonly profileHash: string;
+  /** /dev/udmabuf fds: numbers no real fd of the test has, like the sim's dma-bufs. */
+  private nextDeviceFd = 90000;
 
   /**
    * `stateDir`: the kernel outlives this process there, as a real one outlives the daemon. A
@@ -74,9 +77,14 @@ export class SimHost implements KernelBackend {
     return this.vfio.openGroup(path);
   }
 
-  /** This simulated host has no /dev/udmabuf (yet: profiles that carry one come with issue 14). */
+  /**
+   * /dev/udmabuf, where the profile's kernel has the module loaded (userspace.modules, which
+   * lists udmabuf unless the profile says otherwise); ENOENT elsewhere, as open() answers.
+   */
   openUdmabuf(path: string): UdmabufDevice {
-    throw kernelError('ENOENT', 'open', path);
+    const modules = (this.profile as { userspace?: { modules?: string[] } }).userspace?.modules ?? ['udmabuf'];
+    if (path !== '/dev/udmabuf' || !modules.includes('udmabuf')) throw kernelError('ENOENT', 'open', path);
+    return new SimUdmabuf(this.nextDeviceFd++, this.dmabufs);
   }
 
   /** A memfd's pages as a dma-buf (what /dev/udmabuf does): a stand-in for a GPU buffer. */
