@@ -16,8 +16,8 @@ import { probeCommand } from './commands/probe';
 import { validateCommand } from './commands/validate';
 import { STDIN } from './read-input';
 
-/** Every command the CLI knows; each module owns its options, help text and handler. */
-const commands: CommandModule<object, never>[] = [
+/** Every command the CLI knows; each module owns its options, help text and handler (scripts/gen-man.js walks them). */
+export const commands: CommandModule<object, never>[] = [
   validateCommand as CommandModule<object, never>,
   configCommand as CommandModule<object, never>,
   probeCommand as CommandModule<object, never>,
@@ -32,6 +32,9 @@ const commands: CommandModule<object, never>[] = [
   demoCommand as CommandModule<object, never>,
 ];
 
+/** The option every command takes. */
+export const JSON_OPTION = { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout' } as const;
+
 export async function main(argv: string[]): Promise<void> {
   // yargs-parser reads a lone `-` as an unnamed flag; `-` means standard input to every command.
   const args = argv.map((a) => (a === '-' ? STDIN : a));
@@ -42,7 +45,7 @@ export async function main(argv: string[]): Promise<void> {
       'directflip — show a libvirt guest directly on a host monitor through KMS planes\n\n' +
         'Usage: $0 <command> [options]',
     )
-    .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout' })
+    .option('json', JSON_OPTION)
     .strict()
     .demandCommand(1, 'Name a command; see the list above.')
     .recommendCommands()

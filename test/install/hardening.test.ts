@@ -26,7 +26,9 @@ test('the sandbox keeps what the daemon needs, and names no page that does not e
   const text = readFileSync(unit, 'utf8');
   const settings = (key: string) => [...text.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((x) => x[1]);
   expect(text).not.toMatch(/@[A-Z_]+@/); // every placeholder filled
-  expect(text).not.toMatch(/^Documentation=/m);
+  // The page it names is installed beside it, and man finds it there.
+  expect(settings('Documentation')).toEqual(['man:directflip(1)']);
+  expect(spawnSync('man', ['-w', '-M', join(prefix, 'usr/share/man'), '1', 'directflip'], { encoding: 'utf8' }).stdout.trim()).toBe(join(prefix, 'usr/share/man/man1/directflip.1'));
   expect(text).not.toMatch(/^MemoryDenyWriteExecute=/m); // node's JIT
   expect(text).not.toMatch(/^PrivateDevices=yes/m); // would hide /dev/dri and the VFIO groups
   expect(text).not.toMatch(/^(User|DynamicUser|PrivateUsers|PrivateNetwork)=/m); // root on the host's buses

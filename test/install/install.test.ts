@@ -11,7 +11,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(prefix, { recursive: true, force: true }));
 
-const files = ['etc/libvirt/hooks/qemu.d/50-directflip', 'etc/systemd/system/directflipd.service', 'etc/dbus-1/system.d/io.github.directflip1.conf', 'usr/share/dbus-1/system-services/io.github.directflip1.service'];
+const files = ['etc/libvirt/hooks/qemu.d/50-directflip', 'etc/systemd/system/directflipd.service', 'etc/dbus-1/system.d/io.github.directflip1.conf', 'usr/share/dbus-1/system-services/io.github.directflip1.service', 'usr/share/man/man1/directflip.1'];
 
 test('install writes the hook, unit, policy and activation file, and prints each path', () => {
   const r = runCli(['install', '--prefix', prefix]);
@@ -26,6 +26,7 @@ test('install writes the hook, unit, policy and activation file, and prints each
   expect(shim).toContain(`HOME_DIR="\${DIRECTFLIP_HOME:-${REPO}}"`);
   expect(readFileSync(join(prefix, files[1]), 'utf8')).toMatch(/Type=dbus\nBusName=io.github.directflip1/);
   expect(r.stderr).toMatch(/libvirt looks for hooks only when it starts/);
+  expect(readFileSync(join(prefix, files[4])).equals(readFileSync(join(REPO, 'man', 'directflip.1')))).toBe(true);
 });
 
 test('uninstall removes exactly what install wrote, and keeps a file changed since', () => {
@@ -35,7 +36,7 @@ test('uninstall removes exactly what install wrote, and keeps a file changed sin
   writeFileSync(join(prefix, files[1]), 'edited by the admin\n');
   const r = runCli(['uninstall', '--prefix', prefix, '--json']);
   const j = JSON.parse(r.stdout);
-  expect(j.removed.sort()).toEqual([files[0], files[2], files[3]].map((f) => join(prefix, f)).sort());
+  expect(j.removed.sort()).toEqual([files[0], files[2], files[3], files[4]].map((f) => join(prefix, f)).sort());
   expect(j.kept).toEqual([join(prefix, files[1])]);
   expect(existsSync(mine)).toBe(true);
   expect(existsSync(join(prefix, files[1]))).toBe(true);
@@ -47,7 +48,7 @@ test('--dry-run changes nothing; installing twice is fine', () => {
   expect(existsSync(join(prefix, files[0]))).toBe(false);
   expect(runCli(['install', '--prefix', prefix]).status).toBe(0);
   expect(runCli(['install', '--prefix', prefix]).status).toBe(0);
-  expect(JSON.parse(runCli(['uninstall', '--prefix', prefix, '--json']).stdout).removed).toHaveLength(4);
+  expect(JSON.parse(runCli(['uninstall', '--prefix', prefix, '--json']).stdout).removed).toHaveLength(files.length);
   expect(runCli(['uninstall', '--prefix', prefix]).stderr).toMatch(/nothing to uninstall/);
 });
 

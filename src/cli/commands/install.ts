@@ -27,7 +27,7 @@ const options = (y: Argv) =>
 
 export const installCommand: CommandModule<object, Args> = {
   command: 'install',
-  describe: 'Install the libvirt hook, the systemd unit and the D-Bus policy; print each path',
+  describe: 'Install the libvirt hook, the systemd unit, the D-Bus policy and the manual page; print each path',
   builder: (y: Argv) =>
     options(y)
       .example('$0 install', 'Install into / (as root)')
@@ -36,7 +36,8 @@ export const installCommand: CommandModule<object, Args> = {
       .epilogue(
         'Writes /etc/libvirt/hooks/qemu.d/50-directflip (the sh shim, with this node and this package filled in), ' +
           '/etc/systemd/system/directflipd.service, /etc/dbus-1/system.d/io.github.directflip1.conf and ' +
-          '/usr/share/dbus-1/system-services/io.github.directflip1.service, and a manifest so `uninstall` removes exactly ' +
+          '/usr/share/dbus-1/system-services/io.github.directflip1.service and the manual page ' +
+          '/usr/share/man/man1/directflip.1 (what the unit\'s Documentation=man:directflip(1) names), and a manifest so `uninstall` removes exactly ' +
           'those. Installing again is safe.\n\nExit status: 0 installed, 1 failed.',
       ) as Argv<Args>,
   handler: (args) => {
@@ -55,7 +56,7 @@ export const uninstallCommand: CommandModule<object, Args> = {
   describe: 'Remove exactly the files install wrote',
   builder: (y: Argv) =>
     options(y)
-      .example('$0 uninstall', 'Remove the hook, unit and policy from /')
+      .example('$0 uninstall', 'Remove the hook, unit, policy and manual page from /')
       .example('$0 uninstall --prefix /tmp/root --dry-run', 'Show what would be removed')
       .epilogue('A file changed since install is left in place and named. Exit status: 0 done, 1 nothing installed there.') as Argv<Args>,
   handler: (args) => {
