@@ -70,6 +70,25 @@ static Value Atomic(const CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// drmAtomicOutFence(fd, path, objects, props, values, flags, userData, fenceObject, fenceProp):
+// a commit that also sets `fenceProp` of `fenceObject` (OUT_FENCE_PTR of a CRTC, or a writeback
+// connector's WRITEBACK_OUT_FENCE_PTR) to a pointer the kernel writes a sync_file fd to, returned
+// (-1 when the kernel made none). The fd signals (POLLIN) when the CRTC's flip or the writeback
+// job is done; until then the job's buffers are the kernel's. The caller owns and closes it.
+static Value AtomicOutFence(const CallbackInfo& info) {
+  AtomicReq r = ReadAtomic(info);
+  uint32_t obj = ArgU32(info, 7, "fence object id"), prop = ArgU32(info, 8, "fence property id");
+  int32_t fence = -1;
+  size_t k = 0, at = 0;
+  while (k < r.objs.size() && r.objs[k] != obj) at += r.counts[k++];
+  if (k == r.objs.size()) r.objs.push_back(obj), r.counts.push_back(0);
+  at += r.counts[k]++;
+  r.props.insert(r.props.begin() + at, prop);
+  r.values.insert(r.values.begin() + at, Ptr(&fence));
+  if (int err = r.Commit()) ThrowSys(info.Env(), err, "DRM_IOCTL_MODE_ATOMIC", r.path);
+  return Number::New(info.Env(), fence);
+}
+
 // A blocking commit waits for vblank: run it on the thread pool and settle a promise.
 class AtomicWorker : public AsyncWorker {
  public:
@@ -163,6 +182,7 @@ static Value WatchEvents(const CallbackInfo& info) {
 void InitDrmEvents(Env env, Object exports) {
   exports.Set("drmAtomic", Function::New(env, Atomic, "drmAtomic"));
   exports.Set("drmAtomicAsync", Function::New(env, AtomicAsync, "drmAtomicAsync"));
+  exports.Set("drmAtomicOutFence", Function::New(env, AtomicOutFence, "drmAtomicOutFence"));
   exports.Set("drmReadEvents", Function::New(env, ReadEvents, "drmReadEvents"));
   exports.Set("drmWatchEvents", Function::New(env, WatchEvents, "drmWatchEvents"));
 }

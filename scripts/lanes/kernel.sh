@@ -85,6 +85,16 @@ fi
 VMLINUZ=$KDIR/root/boot/vmlinuz-$ABI
 KMODS=$KDIR/root/lib/modules/$ABI
 [ -f "$VMLINUZ" ] && [ -d "$KMODS/kernel" ] || fail "the unpacked linux-image-$ABI has no vmlinuz or modules"
+# udmabuf (issue 14 item 2): Debian's 6.12 builds it in; 6.1 sets no CONFIG_UDMABUF, so there it
+# is built out of tree from linux-source like vkms and mbochs.
+KCONFIG=$KDIR/root/boot/config-$ABI
+UDMABUF=$(sed -n 's/^CONFIG_UDMABUF=\([ym]\)$/\1/p' "$KCONFIG" 2>/dev/null)
+[ -f "$KCONFIG" ] || fail "linux-image-$ABI has no /boot/config-$ABI to read CONFIG_UDMABUF from"
+if [ -n "$UDMABUF" ]; then
+  echo "kernel lane: udmabuf from Debian's kernel (CONFIG_UDMABUF=$UDMABUF)"
+else
+  echo "kernel lane: no CONFIG_UDMABUF in linux-image-$ABI: udmabuf is built out of tree"
+fi
 
 # --- 3. Module sources Debian does not build (GPL-2.0: extracted here, never committed) --------
 step "extract vkms and mbochs from $SRCDIR $SRCVER"
@@ -97,10 +107,16 @@ if [ ! -f "$SRC/.done" ]; then
     fail "tar: vkms and mbochs from $SRCTAR"
   touch "$SRC/.done"
 fi
+if [ -z "$UDMABUF" ] && [ ! -f "$SRC/drivers/dma-buf/udmabuf.c" ]; then
+  tar -C "$SRC" -xJf "$SRCTAR" --strip-components=1 "$SRCDIR/drivers/dma-buf/udmabuf.c" ||
+    fail "tar: drivers/dma-buf/udmabuf.c from $SRCTAR"
+fi
 
 # --- 4. Patch and build them out of tree against the matching headers --------------------------
-step "build vkms.ko and mbochs.ko against $HEADERS"
-KEY=$(cat "$LANE/patch-sources.pl" "$LANE/vkms.Kbuild" "$LANE/mbochs.Kbuild" | sha256sum | cut -c1-12)
+BUILT="vkms mbochs"
+[ -n "$UDMABUF" ] || BUILT="$BUILT udmabuf"
+step "build ${BUILT// /, } against $HEADERS"
+KEY=$(cat "$LANE/patch-sources.pl" "$LANE/vkms.Kbuild" "$LANE/mbochs.Kbuild" "$LANE/udmabuf.Kbuild" | sha256sum | cut -c1-12)
 MODS=$CACHE/modules-$ABI-$SRCVER-$KEY
 if [ ! -f "$MODS/.done" ]; then
   rm -rf "$MODS"
@@ -109,8 +125,15 @@ if [ ! -f "$MODS/.done" ]; then
   cp "$SRC/samples/vfio-mdev/mbochs.c" "$MODS/mbochs/"
   cp "$LANE/vkms.Kbuild" "$MODS/vkms/Kbuild"
   cp "$LANE/mbochs.Kbuild" "$MODS/mbochs/Kbuild"
-  perl "$LANE/patch-sources.pl" "$MODS/vkms" "$MODS/mbochs" || fail "patching the module sources"
-  for m in vkms mbochs; do
+  UDIR=""
+  if [ -z "$UDMABUF" ]; then
+    UDIR=$MODS/udmabuf
+    mkdir -p "$UDIR"
+    cp "$SRC/drivers/dma-buf/udmabuf.c" "$UDIR/"
+    cp "$LANE/udmabuf.Kbuild" "$UDIR/Kbuild"
+  fi
+  perl "$LANE/patch-sources.pl" "$MODS/vkms" "$MODS/mbochs" $UDIR || fail "patching the module sources"
+  for m in $BUILT; do
     make -C "$HEADERS" M="$MODS/$m" -j"$(nproc)" modules >"$MODS/$m/build.log" 2>&1 ||
       { tail -n 30 "$MODS/$m/build.log" >&2; fail "make $m.ko (log: $MODS/$m/build.log)"; }
     strip --strip-debug -o "$MODS/$m.ko" "$MODS/$m/$m.ko"
@@ -121,13 +144,14 @@ fi
 # --- 5. The modules the guest loads, with their dependencies, depmod'ed -------------------------
 step "stage modules and depmod"
 WANT="drm drm_kms_helper drm_shmem_helper vgem vfio vfio_iommu_type1 mdev"
-STAGE=$CACHE/stage-$ABI-$KEY
+STAGE=$CACHE/stage-$ABI-$KEY${UDMABUF:+-udmabuf$UDMABUF}
+[ "$UDMABUF" = m ] && WANT="$WANT udmabuf"
 if [ ! -f "$STAGE/.done" ]; then
   rm -rf "$STAGE"
   SM=$STAGE/lib/modules/$ABI
   mkdir -p "$SM/extra"
   cp "$KMODS"/modules.order "$KMODS"/modules.builtin "$KMODS"/modules.builtin.modinfo "$SM/"
-  cp "$MODS/vkms.ko" "$MODS/mbochs.ko" "$SM/extra/"
+  for m in $BUILT; do cp "$MODS/$m.ko" "$SM/extra/"; done
   declare -A seen=()
   # 6.12 ships its modules xz-compressed: they are staged decompressed, for busybox's modprobe.
   modpath() { local d; d=$(echo "$1" | tr _ -); find "$KMODS/kernel" -name "$1.ko" -o -name "$d.ko" -o -name "$1.ko.xz" -o -name "$d.ko.xz" | head -n1; }
@@ -255,11 +279,25 @@ if ! grep -q '^DF-LANE exit ' "$WORK/results.raw"; then
   fi
   failed=$((failed + 1))
 fi
+# The guest kernel's own log on the console: an oops, BUG or WARN anywhere in it fails the lane
+# loudly, with the lines, even when it ended the guest before kernel-log.lane.ts could look.
+oops=$(tr -d '\r' <"$ART/console.log" | grep -E 'BUG:|Oops|WARNING:|Kernel panic|general protection fault|kernel BUG|UBSAN:|KASAN:|refcount_t:|list_del corruption' || true)
+if [ -n "$oops" ]; then
+  echo "not ok - the guest kernel logged no oops, BUG or WARN on its console: $(printf '%s\n' "$oops" | wc -l) line(s) (see ${ART#"$ROOT"/}/console.log)"
+  printf '%s\n' "$oops" | head -n 20 | sed 's/^/# /'
+  tr -d '\r' <"$ART/console.log" | grep -A 12 -m 1 -E 'Call Trace:' | sed 's/^/# /' || true
+  failed=$((failed + 1))
+fi
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
   echo "not ok - the guest ran any test: none reported"
   failed=1
 fi
 echo "kernel lane: [$(($(date +%s) - T0))s] done; captures and console log in ${ART#"$ROOT"/}/"
 trap - ERR
+# The kernel that ran, as the guest saw it (/proc/version names Debian's package version).
+kver=$(sed -n 's/^DF-LANE kernel //p' "$WORK/results.raw" | head -n1)
+deb=$(printf '%s\n' "$kver" | grep -oE 'Debian [0-9][^ )]*' | tail -n1 || true)
+up=${deb#Debian }
+echo "kernel lane: ran kernel ${up%%-*} ($ABI${deb:+, $deb})"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] || exit 1

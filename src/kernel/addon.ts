@@ -43,6 +43,14 @@ export interface Addon {
   // DRM atomic and events (native/drm_events.cc)
   drmAtomic(fd: number, path: string, objects: number[], props: number[], values: bigint[], flags: number, userData: bigint): void;
   drmAtomicAsync(fd: number, path: string, objects: number[], props: number[], values: bigint[], flags: number, userData: bigint): Promise<void>;
+  /**
+   * A blocking commit that also points `fenceProp` of `fenceObject` (OUT_FENCE_PTR, or a writeback
+   * connector's WRITEBACK_OUT_FENCE_PTR) at an s32 the kernel fills: the sync_file fd it returns
+   * (-1 if none) is readable once that flip or writeback job is done. The caller closes it.
+   */
+  drmAtomicOutFence(
+    fd: number, path: string, objects: number[], props: number[], values: bigint[], flags: number, userData: bigint, fenceObject: number, fenceProp: number,
+  ): number;
   drmReadEvents(fd: number, path: string): DrmEvent[];
   /**
    * Returns the function that stops watching. An exception thrown by `cb` goes to `onError`
@@ -104,7 +112,7 @@ export const ADDON_EXPORTS = {
   drmGetPropBlob: 'function', drmCreatePropBlob: 'function', drmDestroyPropBlob: 'function', drmAddFb2: 'function',
   drmRmFb: 'function', drmGetFb2: 'function', drmPrimeFdToHandle: 'function', drmPrimeHandleToFd: 'function',
   drmGemClose: 'function', drmCreateDumb: 'function', drmMapDumb: 'function', drmDestroyDumb: 'function',
-  drmCreateLease: 'function', drmAtomic: 'function', drmAtomicAsync: 'function', drmReadEvents: 'function',
+  drmCreateLease: 'function', drmAtomic: 'function', drmAtomicAsync: 'function', drmAtomicOutFence: 'function', drmReadEvents: 'function',
   drmWatchEvents: 'function', mmap: 'function', munmap: 'function', close: 'function', socketPair: 'function',
   sendWithFds: 'function', recvWithFds: 'function', memfdCreate: 'function', memfdGetSeals: 'function', memfdAddSeals: 'function', udmabufCreate: 'function', watchFd: 'function', connectUnix: 'function',
   vfioGetApiVersion: 'function', vfioCheckExtension: 'function', vfioSetIommu: 'function', vfioGroupGetStatus: 'function',

@@ -23,6 +23,10 @@ describe('guest environment', () => {
     expect(cardOf('vgem')).toMatch(/^\/dev\/dri\/card\d+$/);
   });
 
+  test("udmabuf is there: /dev/udmabuf exists (built in on 6.12, the lane's own module on 6.1)", () => {
+    if (!existsSync('/dev/udmabuf')) throw new Error(`/dev/udmabuf is missing; ${moduleMissing('udmabuf') ?? 'the udmabuf module is loaded but made no device node'}`);
+  });
+
   test('the VFIO container node exists', () => {
     expect(existsSync('/dev/vfio/vfio')).toBe(true);
   });

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import { DRM_CLIENT_CAP, DRM_FORMAT, DRM_MODE_ATOMIC, DRM_MODE_FB_MODIFIERS } from '../../src/kernel/constants';
 import { loadAddon, nativeBackend } from '../../src/kernel/native';
+import { watchFd } from '../../src/kernel/native-socket';
 import { readTopology } from '../../src/kernel/topology';
 import type { Topology, TopoConnector } from '../../src/kernel/topology';
 import type { KernelBackend, KmsDevice, VfioContainer, VfioDevice, VfioGroup } from '../../src/kernel/types';
@@ -356,13 +357,28 @@ export function emitPng(name: string, img: Image): void {
 
 // --- writeback -------------------------------------------------------------------------------
 
-/** X byte 0: vkms writes every XRGB8888 pixel with X = 0xff, so this marks "not written yet". */
+/** X byte 0: vkms writes every XRGB8888 pixel with X = 0xff, so this marks "not written". */
 const SENTINEL = 0x005aa55a;
 
+/** Resolves once `fd` (a sync_file) is readable, i.e. its fence has signaled; rejects after `ms`. */
+export function fenceSignaled(fd: number, ms: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (e?: Error) => {
+      clearTimeout(timer);
+      w.stop();
+      if (e) reject(e);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`${what}: its out-fence did not signal within ${ms} ms`)), ms);
+    const w = watchFd(fd, () => done(), done);
+  });
+}
+
 /**
- * Captures what a CRTC shows through vkms's writeback connector. The addon has no way to pass
- * WRITEBACK_OUT_FENCE_PTR (a user pointer), so completion is seen in the buffer itself: it is
- * filled with a value vkms never writes, and the capture is done once no pixel holds it.
+ * Captures what a CRTC shows through vkms's writeback connector. The commit asks for the job's
+ * out-fence (WRITEBACK_OUT_FENCE_PTR, a sync_file): the buffer is the kernel's until the fence
+ * signals, so nothing reads, detaches or frees it before then. Every pixel must then have been
+ * written (the buffer starts out holding a value vkms never writes).
  */
 export class Writeback {
   readonly conn: TopoConnector;
@@ -382,46 +398,43 @@ export class Writeback {
     const crtc = readTopology(this.dev).crtcs.find((c) => c.id === crtcId);
     if (!crtc?.mode || !crtc.active) throw new Error(`CRTC ${crtcId} is not active: nothing to write back`);
     const { hdisplay: w, vdisplay: h } = crtc.mode;
+    const p = (n: string) => {
+      const x = this.conn.props[n];
+      if (!x) throw new Error(`the writeback connector has no ${n} property`);
+      return x.id;
+    };
     const f = dumbFb(this.dev, w, h);
+    let fence = -1;
+    let attached = false;
     try {
       paint(f.map, w, h, f.pitch, () => SENTINEL);
-      const p = (n: string) => {
-        const x = this.conn.props[n];
-        if (!x) throw new Error(`the writeback connector has no ${n} property`);
-        return x.id;
-      };
       const t0 = Date.now();
-      this.dev.atomic(
-        [
-          { objectId: this.conn.id, propId: p('CRTC_ID'), value: BigInt(crtcId) },
-          { objectId: this.conn.id, propId: p('WRITEBACK_FB_ID'), value: BigInt(f.fb) },
-        ],
-        DRM_MODE_ATOMIC.ALLOW_MODESET,
+      fence = loadAddon().drmAtomicOutFence(
+        this.dev.fd, this.dev.path,
+        [this.conn.id, this.conn.id], [p('CRTC_ID'), p('WRITEBACK_FB_ID')], [BigInt(crtcId), BigInt(f.fb)],
+        DRM_MODE_ATOMIC.ALLOW_MODESET, 0n, this.conn.id, p('WRITEBACK_OUT_FENCE_PTR'),
       );
+      attached = true;
+      if (fence < 0) throw new Error('the writeback commit returned no out-fence');
+      await fenceSignaled(fence, timeoutMs, 'the writeback job');
+      const ms = Date.now() - t0;
       const words = new Uint32Array(f.map.buffer, f.map.byteOffset, f.map.length / 4);
       const stride = f.pitch / 4;
-      let done = false;
-      while (!done) {
-        done = true;
-        for (let y = h - 1; y >= 0 && done; y--) {
-          for (let x = 0; x < w; x++) {
-            if (words[y * stride + x] >>> 24 !== 0xff) {
-              done = false;
-              break;
-            }
-          }
-        }
-        if (!done) {
-          if (Date.now() - t0 > timeoutMs) throw new Error(`the writeback did not complete within ${timeoutMs} ms`);
-          await sleep(10);
+      const img = new Image(w, h);
+      let unwritten = 0;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const v = words[y * stride + x];
+          if (v >>> 24 !== 0xff) unwritten++;
+          img.data[y * w + x] = v;
         }
       }
-      const ms = Date.now() - t0;
-      this.dev.atomic([{ objectId: this.conn.id, propId: p('CRTC_ID'), value: 0n }], DRM_MODE_ATOMIC.ALLOW_MODESET);
-      const img = new Image(w, h);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img.data[y * w + x] = words[y * stride + x];
+      if (unwritten) throw new Error(`the writeback job signaled done with ${unwritten} of ${w * h} pixels never written`);
       return Object.assign(img, { ms });
     } finally {
+      // Only once the job is done (or the commit failed): the connector off, then the buffer.
+      if (fence >= 0) native().closeFd(fence);
+      if (attached) this.dev.atomic([{ objectId: this.conn.id, propId: p('CRTC_ID'), value: 0n }], DRM_MODE_ATOMIC.ALLOW_MODESET);
       freeFb(this.dev, f);
     }
   }

@@ -9,6 +9,7 @@ import './topology.lane';
 import './engine.lane';
 import './vfio.lane';
 import './vgem.lane';
+import './udmabuf.lane';
 import './qemu-dbus.lane';
 import './ebusy.lane';
 import './pacing.lane';

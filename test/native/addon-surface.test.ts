@@ -1,4 +1,4 @@
-import { ftruncateSync, readFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import { ADDON_EXPORTS } from '../../src/kernel/addon';
 import { loadAddon } from '../../src/kernel/native';
 
@@ -29,5 +29,25 @@ describe('the native addon surface', () => {
     map[1] = 3;
     expect(a.munmap(map)).toBe(false);
     expect(a.munmap(Buffer.alloc(16))).toBe(false);
+  });
+
+  test('drmAtomicOutFence reads its fence object and property, and fails SystemError-shaped on a file that is no DRM device', () => {
+    const a = loadAddon();
+    const fd = openSync('/dev/null', 'r+');
+    try {
+      const call = (...fence: unknown[]) => () =>
+        (a.drmAtomicOutFence as unknown as (...x: unknown[]) => number)(fd, '/dev/null', [1], [2], [0n], 0, 0n, ...fence);
+      expect(call()).toThrow(/fence object id must be a number/);
+      expect(call(1, 'x')).toThrow(/fence property id/);
+      let err: NodeJS.ErrnoException | undefined;
+      try {
+        call(1, 3)();
+      } catch (e) {
+        err = e as NodeJS.ErrnoException;
+      }
+      expect(err && { code: err.code, errno: err.errno, syscall: err.syscall, path: err.path }).toEqual({ code: 'ENOTTY', errno: -25, syscall: 'DRM_IOCTL_MODE_ATOMIC', path: '/dev/null' });
+    } finally {
+      closeSync(fd);
+    }
   });
 });

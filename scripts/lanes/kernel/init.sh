@@ -18,6 +18,7 @@ out=/dev/ttyS1
 stty -F "$out" raw -echo 2>/dev/null
 say() { echo "$*"; echo "$*" > "$out"; }
 say "DF-LANE boot $(uname -r)"
+say "DF-LANE kernel $(cat /proc/version)"
 
 # One line per module in /run/modprobe.log: "name rc output". The test bundle turns every module
 # that did not load into a failed test carrying this reason (never a skip).
@@ -41,6 +42,12 @@ load vfio
 load vfio_iommu_type1 allow_unsafe_interrupts=1
 load mdev
 load mbochs
+# udmabuf: built in on 6.12, a module of the lane's own build on 6.1.
+if [ -e /dev/udmabuf ]; then
+  echo "udmabuf 0 built in" >> /run/modprobe.log
+else
+  load udmabuf
+fi
 
 # fbcon would draw its blinking cursor into the vkms console framebuffer; unbind it so every
 # writeback capture is deterministic. fbdev's initial mode on Virtual-1 stays, as on a host.

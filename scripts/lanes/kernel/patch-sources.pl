@@ -1,24 +1,32 @@
 #!/usr/bin/perl
 # Applies the kernel lane's small fixes to the GPL sources extracted from linux-source at test
-# time (they are never committed). Usage: patch-sources.pl VKMS_DIR MBOCHS_DIR
+# time (they are never committed). Usage: patch-sources.pl VKMS_DIR MBOCHS_DIR [UDMABUF_DIR]
 # Every edit must apply exactly once; anything else is a loud failure naming the edit, so a
 # changed upstream file is noticed rather than silently built unpatched.
 use strict;
 use warnings;
 
-my ($vkms, $mbochs) = @ARGV;
-die "usage: $0 VKMS_DIR MBOCHS_DIR\n" unless $vkms && $mbochs;
+my ($vkms, $mbochs, $udmabuf) = @ARGV;
+die "usage: $0 VKMS_DIR MBOCHS_DIR [UDMABUF_DIR]\n" unless $vkms && $mbochs;
 
-sub edit {
-  my ($file, $name, $re, $repl) = @_;
+sub slurp {
+  my ($file) = @_;
   local $/;
   open(my $in, '<', $file) or die "patch: cannot read $file: $!\n";
   my $src = <$in>;
   close $in;
+  return $src;
+}
+
+# Replaces the $want matches of $re (1 unless said), or dies naming the edit.
+sub edit {
+  my ($file, $name, $re, $repl, $want) = @_;
+  $want //= 1;
+  my $src = slurp($file);
   return if index($src, "directflip-lane: $name") >= 0;    # already applied
   my $n = () = $src =~ /$re/g;
-  die "patch '$name': expected exactly one match in $file, found $n\n" unless $n == 1;
-  $src =~ s/$re/$repl->()/e;
+  die "patch '$name': expected exactly $want match(es) in $file, found $n\n" unless $n == $want;
+  $src =~ s/$re/$repl->()/ge;
   open(my $out, '>', $file) or die "patch: cannot write $file: $!\n";
   print $out $src;
   close $out;
@@ -39,6 +47,18 @@ edit("$vkms/vkms_output.c", 'vkms-possible-clones',
     . "\t\t\toutput->wb_connector.encoder.possible_clones = clones;\n"
     . "\t\t}\n";
   });
+
+# vkms (6.12): blend() composes each CRTC row y but hands vkms_writeback_row() `y_pos`, the
+# source row of the last plane it looked at. With no rotation that is y; with a reflect-y (or
+# 90/270) topmost plane it is that plane's rotated row, which runs negative: the composer then
+# writes rows before the writeback buffer's vmap (a page fault in argb_u16_to_XRGB8888 from
+# vkms_composer_worker, or silently someone else's memory) and the capture is mirrored. Write
+# row y. 6.1's vkms composes the whole frame before writing back and has no such call.
+if (index(slurp("$vkms/vkms_composer.c"), 'vkms_writeback_row(') >= 0) {
+  edit("$vkms/vkms_composer.c", 'vkms-writeback-row',
+    qr/\t\tif \(wb\)\n\t\t\tvkms_writeback_row\(wb, output_buffer, y_pos\);\n/,
+    sub { "\t\tif (wb) /* directflip-lane: vkms-writeback-row */\n\t\t\tvkms_writeback_row(wb, output_buffer, y);\n" });
+}
 
 my $m = "$mbochs/mbochs.c";
 
@@ -78,3 +98,41 @@ edit($m, 'mbochs-vmap-ops',
 edit($m, 'mbochs-bar0-offset',
   qr/(\t\t   MBOCHS_MEMORY_BAR_OFFSET \+ mdev_state->memsize\) \{\n)\t\tpos -= MBOCHS_MMIO_BAR_OFFSET;\n/,
   sub { "$1\t\tpos -= MBOCHS_MEMORY_BAR_OFFSET; /* directflip-lane: mbochs-bar0-offset */\n" });
+
+# udmabuf (6.1, where Debian sets no CONFIG_UDMABUF), built out of tree: it reads a memfd's seals
+# with memfd_fcntl() and tells hugetlbfs files apart with is_file_hugepages(), neither exported to
+# modules, and it uses the DMA_BUF symbol namespace without importing it (a built-in need not).
+# Read the seals from the shmem inode as memfd_fcntl(F_GET_SEALS) does for shmem, and take no
+# hugetlbfs memfds (refused EBADFD, as any non-shmem file is): the lane's memfds are shmem.
+if ($udmabuf) {
+  my $u = "$udmabuf/udmabuf.c";
+  edit($u, 'udmabuf-seals-fn',
+    qr/(#define SEALS_WANTED \(F_SEAL_SHRINK\)\n)/,
+    sub {
+      "/* directflip-lane: udmabuf-seals-fn */\n"
+      . "static int df_lane_memfd_seals(struct file *f)\n{\n"
+      . "\treturn shmem_mapping(f->f_mapping) ? (int)SHMEM_I(file_inode(f))->seals : -EINVAL;\n}\n\n"
+      . "static bool df_lane_is_hugetlb(struct file *f)\n{\n\treturn false;\n}\n\n"
+      . $1;
+    });
+  edit($u, 'udmabuf-seals-call', qr/memfd_fcntl\(memfd, F_GET_SEALS, 0\)/,
+    sub { "df_lane_memfd_seals(memfd) /* directflip-lane: udmabuf-seals-call */" });
+  edit($u, 'udmabuf-no-hugetlb', qr/is_file_hugepages\(memfd\)/,
+    sub { "df_lane_is_hugetlb(memfd) /* directflip-lane: udmabuf-no-hugetlb */" }, 3);
+  # No .vmap (upstream added it in 6.3): vkms composes on the CPU, so its commit of an imported
+  # udmabuf fails EINVAL at drm_gem_fb_vmap(). Backport it: the pages mapped with vm_map_ram().
+  edit($u, 'udmabuf-vmap-fns', qr/(static const struct dma_buf_ops udmabuf_ops = \{\n)/,
+    sub {
+      "/* directflip-lane: udmabuf-vmap-fns */\n"
+      . "static int vmap_udmabuf(struct dma_buf *buf, struct iosys_map *map)\n{\n"
+      . "\tstruct udmabuf *ubuf = buf->priv;\n\tvoid *vaddr = vm_map_ram(ubuf->pages, ubuf->pagecount, -1);\n\n"
+      . "\tif (!vaddr)\n\t\treturn -EINVAL;\n\tiosys_map_set_vaddr(map, vaddr);\n\treturn 0;\n}\n\n"
+      . "static void vunmap_udmabuf(struct dma_buf *buf, struct iosys_map *map)\n{\n"
+      . "\tstruct udmabuf *ubuf = buf->priv;\n\n\tvm_unmap_ram(map->vaddr, ubuf->pagecount);\n}\n\n"
+      . $1;
+    });
+  edit($u, 'udmabuf-vmap-ops', qr/(\t\.mmap\t\t   = mmap_udmabuf,\n)/,
+    sub { "$1\t.vmap\t\t   = vmap_udmabuf, /* directflip-lane: udmabuf-vmap-ops */\n\t.vunmap\t\t   = vunmap_udmabuf,\n" });
+  edit($u, 'udmabuf-import-ns', qr/(MODULE_LICENSE\("GPL v2"\);\n)/,
+    sub { "${1}MODULE_IMPORT_NS(DMA_BUF); /* directflip-lane: udmabuf-import-ns */\n" });
+}
