@@ -10,15 +10,13 @@ const GRAB = `<input type='evdev'><source dev='/dev/input/by-id/YOUR-KEYBOARD-ev
 type Result = Omit<CheckResult, 'scope' | 'domain'>;
 
 /** Which source a plane will use: what `auto` resolves to from how its mdev answered (design §3). */
-function sourceOf(p: PlaneConfig, probe: ProbeReport | null): 'gvt-fb' | 'qemu-dbus' | 'vfio' {
+function sourceOf(p: PlaneConfig, gvtFb: ReadonlySet<string>): 'gvt-fb' | 'qemu-dbus' | 'vfio' {
   if (p.source !== 'auto') return p.source;
-  if (p.console !== null) return 'qemu-dbus';
-  const m = probe?.mdevs.find((x) => x.uuid === p.mdev);
-  return m?.methods.includes('drm-fb') ? 'gvt-fb' : 'qemu-dbus';
+  return p.mdev !== null && gvtFb.has(p.mdev) ? 'gvt-fb' : 'qemu-dbus';
 }
 
 /** One domain XML against this host: its connectors, mdevs, D-Bus display and input. */
-export function domainChecks(file: string, xml: Buffer, probe: ProbeReport | null, autoCreatesMdevs: boolean): CheckResult[] {
+export function domainChecks(file: string, xml: Buffer, probe: ProbeReport | null, gvtFb: ReadonlySet<string>, autoCreatesMdevs: boolean): CheckResult[] {
   let c: DomainConfig;
   try {
     c = parseDomainXml(xml);
@@ -34,14 +32,14 @@ export function domainChecks(file: string, xml: Buffer, probe: ProbeReport | nul
   for (const o of c.directflip.outputs) out.push(at(connector(o.connector, probe)));
   const planes = c.directflip.outputs.flatMap((o) => o.planes);
   const uuids = [...new Set(planes.map((p) => p.mdev).filter((u): u is string => u !== null))];
-  for (const uuid of uuids) out.push(at(mdev(c, uuid, planes.filter((p) => p.mdev === uuid), probe, autoCreatesMdevs)));
-  const dbus = planes.filter((p) => sourceOf(p, probe) === 'qemu-dbus');
+  for (const uuid of uuids) out.push(at(mdev(c, uuid, planes.filter((p) => p.mdev === uuid), probe, gvtFb, autoCreatesMdevs)));
+  const dbus = planes.filter((p) => sourceOf(p, gvtFb) === 'qemu-dbus');
   if (dbus.length) {
     out.push(at(c.graphics.length
       ? { id: 'domain.graphics', mark: 'ok', text: `<graphics type='dbus'/> is there for ${dbus.map((p) => p.path).join(', ')} (source qemu-dbus)` }
       : { id: 'domain.graphics', mark: 'fail', text: `${dbus.map((p) => p.path).join(', ')} will use source qemu-dbus, but the domain has no <graphics type='dbus'/>: QEMU exports no display to read`, fix: `add \`<graphics type='dbus'/>\` inside <devices> (\`virsh edit ${c.name}\`)` }));
   }
-  for (const p of planes.filter((x) => sourceOf(x, probe) === 'vfio')) {
+  for (const p of planes.filter((x) => sourceOf(x, gvtFb) === 'vfio')) {
     out.push(at({ id: 'domain.source', mark: 'fail', text: `${p.path}: source vfio is refused at prepare: from start on the guest's QEMU holds the mdev (EBUSY, ESRCH for GVT-g)`, fix: `set ${p.path}/@source to qemu-dbus (or auto), with display='on' on the <hostdev> and <graphics type='dbus'/>` }));
   }
   out.push(at(evdev(xml)));
@@ -56,10 +54,10 @@ function connector(name: string, probe: ProbeReport | null): Result {
   return { id: 'domain.connector', mark: 'ok', text: `connector ${name} on ${probe.card} is present and connected` };
 }
 
-function mdev(c: DomainConfig, uuid: string, planes: PlaneConfig[], probe: ProbeReport | null, autoCreates: boolean): Result {
+function mdev(c: DomainConfig, uuid: string, planes: PlaneConfig[], probe: ProbeReport | null, gvtFb: ReadonlySet<string>, autoCreates: boolean): Result {
   const hostdev = c.mdevs.find((m) => m.uuid === uuid)!;
   const exists = probe?.mdevs.some((m) => m.uuid === uuid) ?? false;
-  const needsDisplay = planes.some((p) => sourceOf(p, probe) === 'qemu-dbus');
+  const needsDisplay = planes.some((p) => sourceOf(p, gvtFb) === 'qemu-dbus');
   if (needsDisplay && hostdev.display !== 'on') {
     return { id: 'domain.mdev', mark: 'fail', text: `mdev ${uuid} has no display='on' on its <hostdev>: QEMU gives its planes to no display, so qemu-dbus sees nothing`, fix: `add display='on' to the <hostdev> of ${uuid} (\`virsh edit ${c.name}\`)` };
   }

@@ -10,7 +10,7 @@ import { daemonChecks } from './daemon';
 import { domainChecks } from './domain';
 import { drmChecks } from './drm';
 import { hookChecks } from './hook';
-import { mdevChecks } from './mdevs';
+import { gvtFbMdevs, mdevChecks } from './mdevs';
 import { nodeChecks } from './node';
 import type { CheckResult, DoctorContext } from './types';
 import { udmabufChecks, versionChecks } from './versions';
@@ -29,7 +29,8 @@ export interface DoctorReport {
   /** True when no check is ✘. */
   ok: boolean;
   host: string;
-  root: string;
+  /** The root read; null for a simulated host on a temporary root, gone when doctor exits. */
+  root: string | null;
   checks: CheckResult[];
   counts: { ok: number; fail: number; warn: number };
 }
@@ -92,6 +93,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
         if (!isKernelError(e)) throw e;
       }
     }
+    const gvtFb = gvtFbMdevs(ctx, probe?.mdevs ?? []);
     const autoCreates = host?.kind === 'sim' && host.sim!.profile.vfio.autoCreateMdevs !== false && host.sim!.profile.vfio.types.length > 0;
     const checks: CheckResult[] = [
       ...(note ? [note] : []),
@@ -102,11 +104,11 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       ...mdevChecks(ctx, probe?.mdevs ?? []),
       ...versionChecks(ctx),
       ...udmabufChecks(ctx),
-      ...domains.flatMap((d) => domainChecks(d.file, d.xml, probe, autoCreates)),
+      ...domains.flatMap((d) => domainChecks(d.file, d.xml, probe, gvtFb, autoCreates)),
     ];
     const count = (m: CheckResult['mark']) => checks.filter((c) => c.mark === m).length;
     const counts = { ok: count('ok'), fail: count('fail'), warn: count('warn') };
-    return { ok: counts.fail === 0, host: host?.label ?? o.host, root: sys.root, checks, counts };
+    return { ok: counts.fail === 0, host: host?.label ?? o.host, root: o.root ?? (host?.kind === 'sim' ? null : sys.root), checks, counts };
   } finally {
     host?.close();
   }

@@ -65,6 +65,9 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
   const ownRoot = !opts.root;
   const root = opts.root ?? mkdtempSync(join(tmpdir(), 'directflip-sim-'));
   const sys = new SysPaths(root);
+  // A kernel a live process owns (a daemon on this --root) refuses before its tree is touched.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (!ownRoot) new (require('./sim/kernel-store') as typeof import('./sim/kernel-store')).KernelStore(sys.at('sim-kernel')).load();
   // The machine's userspace (/proc, binaries) outlives this open; what the kernel shows follows its boot settings.
   const profile = bootProfile(loaded, sys);
   // A simulated host rebuilds its /sys and /dev from its kernel each time; it removes only trees
