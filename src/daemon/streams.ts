@@ -131,6 +131,7 @@ export class DomainStreams {
         const listener = new DisplayListener(a.link, main, {
           cursor: cursor && picture ? new ScanoutTarget(this.dev, t, cursor, o.crtcId, pipeline) : undefined,
           log: (m) => this.warn(`${keys}: ${m}`),
+          udmabuf: () => this.host.backend.openUdmabuf('/dev/udmabuf'),
         });
         // QEMU hanging up ends the stream; a message that broke the protocol (or anything its
         // handling threw) fails this stream alone: the link is closed, the rest go on.
@@ -141,7 +142,7 @@ export class DomainStreams {
           this.warn(`${keys}: ${s.detail}`);
         });
         Object.assign(s, {
-          state: 'streaming', detail: `${a.why} (${a.console.label})`, now: () => `showing ${listener.showing}`,
+          state: 'streaming', detail: `${a.why} (${a.console.label})`, now: () => showing(listener, pipeline.plane(main.planeId)),
           quiesce: () => (listener.detach(), a.detach()), free: () => listener.free(), retire: () => listener.retire(),
         });
       })
@@ -187,6 +188,16 @@ export class DomainStreams {
       this.warn(`stopping ${s.planes.map((p) => p.key).join(', ')}: ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * What the console shows and by which path (pixels, dma-buf, dma-buf2, map via udmabuf, map
+ * copying, with why it copies), and the bytes copied per frame on average: 0 on the zero-copy
+ * paths, the damage (and what the spare buffer missed) on the copying ones.
+ */
+function showing(l: DisplayListener, c: { received: number; bytesCopied: number }): string {
+  const why = l.copyReason ? ` (${l.copyReason})` : '';
+  return `showing ${l.showing}${why}; ${c.received ? Math.round(c.bytesCopied / c.received) : 0} bytes copied per frame`;
 }
 
 /**

@@ -72,7 +72,7 @@ test("started attaches to QEMU's D-Bus display; frames stream onto the planned p
   mkdirSync(join(REPO, 'out'), { recursive: true });
   writeFileSync(join(REPO, 'out', 'daemon-qemu-dbus.png'), png);
   expect(rows.map((r) => r.slice(0, 4))).toEqual([['df-tcg-vga', 'directflip/output[1]/plane[1]', 'qemu-dbus', 'streaming']]);
-  expect(rows[0][4]).toMatch(/^console 0 as configured \(VGA\); showing \d+x\d+ pixels$/);
+  expect(rows[0][4]).toMatch(/^console 0 as configured \(VGA\); showing \d+x\d+ pixels; \d+ bytes copied per frame$/);
   expect(rows[0][6]).toBeGreaterThan(0); // flipped
   expect(distinctColours(decodePng(png), 0, 0, 200, 16)).toBeGreaterThanOrEqual(2);
   const status = await new Promise<string>((res) => {

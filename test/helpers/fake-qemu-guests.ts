@@ -23,7 +23,7 @@ export type StreamRow = [string, string, string, string, string, number, number,
  * played by test/sources/fake-qemu.js on its own private bus (as libvirt gives each VM one); all
  * share Virtual-1. Registers the jest hooks that start and stop the buses, QEMUs and daemon.
  */
-export function fakeQemuGuests<G extends Guest>(guests: G[]) {
+export function fakeQemuGuests<G extends Guest>(guests: G[], qemu: { script: string; args?: string[] } = { script: 'fake-qemu.js' }) {
   const base = readFileSync(join(REPO, 'examples', 'tcg-vga-dbus.xml'), 'utf8');
   const rig = {
     ours: null as unknown as ReturnType<typeof startBus>,
@@ -61,7 +61,7 @@ export function fakeQemuGuests<G extends Guest>(guests: G[]) {
     rig.vms = guests.map(() => startBus());
     rig.root = mkdtempSync(join(tmpdir(), 'directflip-root-'));
     rig.daemon = await startDaemon(rig.ours.address, 'sim:vkms', rig.root);
-    rig.qemus = await Promise.all(rig.vms.map((v) => fakeQemu(v.address)));
+    rig.qemus = await Promise.all(rig.vms.map((v) => fakeQemu(v.address, qemu)));
   });
   afterAll(async () => {
     for (const q of rig.qemus) q.kill('SIGKILL');
@@ -73,8 +73,9 @@ export function fakeQemuGuests<G extends Guest>(guests: G[]) {
   return rig;
 }
 
-function fakeQemu(address: string): Promise<ChildProcess> {
-  const p = spawn(process.execPath, [join(REPO, 'test', 'sources', 'fake-qemu.js'), address], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** `qemu`: which player of test/sources, and its arguments after the bus address. */
+function fakeQemu(address: string, qemu: { script: string; args?: string[] }): Promise<ChildProcess> {
+  const p = spawn(process.execPath, [join(REPO, 'test', 'sources', qemu.script), address, ...(qemu.args ?? [])], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((res, rej) => {
     p.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && res(p));
     p.once('exit', (code) => rej(new Error(`fake-qemu exited ${code}`)));

@@ -46,7 +46,9 @@ export const statusCommand: CommandModule<object, Args> = {
     }
     // A daemon older than the Streams method simply has no streams to show.
     const streamRows = ((await callManager(address, 'Streams', '', [], args['timeout-ms']).catch(() => [[]]))[0] ?? []) as [string, string, string, string, string, number, number, number, bigint][];
-    const streams = streamRows.map(([domain, plane, source, state, detail, received, flipped, dropped, bytesCopied]) => ({ domain, plane, source, state, detail, received, flipped, dropped, bytesCopied: Number(bytesCopied) }));
+    const streams = streamRows.map(([domain, plane, source, state, detail, received, flipped, dropped, bytesCopied]) => ({
+      domain, plane, source, state, detail, received, flipped, dropped, bytesCopied: Number(bytesCopied), bytesPerFrame: received ? Math.round(Number(bytesCopied) / received) : 0,
+    }));
     const domains = (body[0] as [string, string, PlaneStruct[], string[]][]).map(([domain, state, planes, notes]) => ({
       domain, state, notes,
       planes: planes.map(([connector, mode, crtc, plane, planeType, from, source, dst, zpos]) => ({ connector, mode, crtc, plane, planeType, from, source, dst: { x: dst[0], y: dst[1], w: dst[2], h: dst[3] }, zpos: zpos < 0 ? null : zpos })),
@@ -61,7 +63,7 @@ export const statusCommand: CommandModule<object, Args> = {
     process.stdout.write(table(['DOMAIN', 'STATE', 'CONNECTOR', 'CRTC', 'MODE', 'PLANE', 'SOURCE', 'GEOMETRY'], rows));
     if (streams.length) {
       process.stdout.write('\n');
-      process.stdout.write(table(['DOMAIN', 'PLANE', 'SOURCE', 'STATE', 'RECEIVED', 'FLIPPED', 'DROPPED', 'COPIED'], streams.map((s) => [s.domain, s.plane, s.source, s.state, `${s.received}`, `${s.flipped}`, `${s.dropped}`, bytes(s.bytesCopied)])));
+      process.stdout.write(table(['DOMAIN', 'PLANE', 'SOURCE', 'STATE', 'RECEIVED', 'FLIPPED', 'DROPPED', 'COPIED'], streams.map((s) => [s.domain, s.plane, s.source, s.state, `${s.received}`, `${s.flipped}`, `${s.dropped}`, `${bytes(s.bytesCopied)} (${bytes(s.bytesPerFrame)}/frame)`])));
       for (const s of streams) if (s.detail) process.stdout.write(`${escapeLogText(s.domain)}: ${escapeLogText(s.plane)}: ${escapeLogText(s.detail)}\n`);
     }
     for (const d of domains) for (const n of d.notes) process.stdout.write(`${escapeLogText(d.domain)}: ${escapeLogText(n)}\n`);
