@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../../src/config';
 import { configFor, HOST_CONFIG_MAX_BYTES, HostConfigError } from '../../src/config/host-config';
 import { REPO } from '../helpers/fixtures';
+import { relaxngAccepts } from '../helpers/relaxng';
 
 const NS = 'https://directflip.github.io/xmlns/domain/1';
 const kiosk = readFileSync(join(REPO, 'examples', 'gvt-kiosk-hdmi.xml'), 'utf8');
@@ -62,6 +63,8 @@ test.each([
   expect(r.config.configured).toBe(true);
   expect(r.config.directflip).toMatchObject({ onError: 'abort', file: f, outputs: [{ connector: 'DP-1', planes: [{ from: 'primary', mdev: MDEV }] }] });
   expect(Object.isFrozen(r.config.directflip!.outputs[0])).toBe(true);
+  // The file is exactly the element the schema describes.
+  expect(relaxngAccepts([readFileSync(f, 'utf8')])).toEqual([true]);
 });
 
 test('configured in neither place: unconfigured, origin null', () => {

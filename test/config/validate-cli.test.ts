@@ -26,7 +26,7 @@ test('--json prints the DomainConfig the library returns', () => {
   const r = runCli(['validate', '--json', file]);
   expect(r.status).toBe(0);
   const got = JSON.parse(r.stdout);
-  expect(got).toEqual({ ok: true, config: (outcome(readFileSync(file, 'utf8')) as { config: unknown }).config });
+  expect(got).toEqual({ ok: true, config: (outcome(readFileSync(file, 'utf8')) as { config: unknown }).config, configFrom: { origin: 'metadata', file: null, ignored: null } });
 });
 
 test('- reads the domain XML from standard input', () => {
