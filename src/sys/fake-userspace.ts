@@ -65,8 +65,10 @@ export function gvtEnabledAtBoot(sys: SysPaths): boolean {
  */
 export function bootProfile(profile: HostProfile, sys: SysPaths): HostProfile {
   writeFirstBoot(sys, profile);
-  if (profile.vfio.kind !== 'gvt' || gvtEnabledAtBoot(sys)) return profile;
-  return { ...profile, vfio: { ...profile.vfio, types: [], mdevs: [], autoCreateMdevs: false } };
+  // The modules loaded now (/proc/modules: `modprobe` since boot counts), which the kernel's devices follow.
+  const booted = { ...profile, userspace: { ...profile.userspace, modules: loadedModules(sys) } };
+  if (profile.vfio.kind !== 'gvt' || gvtEnabledAtBoot(sys)) return booted;
+  return { ...booted, vfio: { ...profile.vfio, types: [], mdevs: [], autoCreateMdevs: false } };
 }
 
 /** The processes of the profile still running (their /proc/<pid> not removed) that hold DRM master. */

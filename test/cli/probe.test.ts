@@ -123,3 +123,15 @@ describe('versions: read from the host\'s binaries and /proc, and what they allo
     expect(text).toMatch(/^listener-unix-map\s+no\s+needs QEMU ≥ 9\.2; this host has QEMU 7\.2\.0$/m);
   });
 });
+
+test('plan says which listener interfaces a qemu-dbus guest will get on this host\'s QEMU', () => {
+  const kiosk = join(__dirname, '..', '..', 'examples', 'gvt-kiosk-hdmi.xml');
+  const old = runCli(['plan', kiosk, '--host', 'sim:gvt-skylake']);
+  expect(old.status).toBe(0);
+  expect(old.stdout).toContain('qemu-dbus listener: org.qemu.Display1.Listener (QEMU 7.2.0: Unix.Map needs QEMU ≥ 9.2, Unix.ScanoutDMABUF2 needs QEMU ≥ 10.1)\n');
+  const current = JSON.parse(runCli(['plan', kiosk, '--json', '--host', 'sim:gvt-skylake-no-udmabuf']).stdout);
+  expect(current.listener).toEqual({ interfaces: ['org.qemu.Display1.Listener', 'org.qemu.Display1.Listener.Unix.Map'], why: 'QEMU 10.0.2: Unix.ScanoutDMABUF2 needs QEMU ≥ 10.1' });
+  // gvt-fb planes have no listener at all.
+  const flip = JSON.parse(runCli(['plan', kiosk, '--json', '--host', 'sim:gvt-skylake-directflip']).stdout);
+  expect(flip.listener).toBeNull();
+});

@@ -120,6 +120,24 @@ describe('each broken simulated host shows its ✘ with the exact fix', () => {
     expect(one(r, 'versions.listener').text).toMatch(/QEMU 10\.0\.2 has listener-unix-map, listener-multiple but lacks listener-scanout-dmabuf2 \(QEMU ≥ 10\.1\)/);
   });
 
+  test('modprobe udmabuf on that host: /dev/udmabuf appears, the simulated kernel opens it, and doctor says ✔', async () => {
+    const root = temp();
+    const before = openHost('sim:gvt-skylake-no-udmabuf', { root });
+    expect(() => before.backend.openUdmabuf('/dev/udmabuf')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    before.close();
+    new SimShell(root).run('modprobe udmabuf');
+    const after = openHost('sim:gvt-skylake-no-udmabuf', { root });
+    try {
+      expect(existsSync(join(root, 'dev/udmabuf'))).toBe(true);
+      after.backend.openUdmabuf('/dev/udmabuf').close();
+    } finally {
+      after.close();
+    }
+    expect(one(await doctor('sim:gvt-skylake-no-udmabuf', root), 'udmabuf').mark).toBe('ok');
+    // A module the kernel does not have cannot be loaded, as modprobe says.
+    expect(() => new SimShell(root).run('modprobe vkms')).toThrow(/Module vkms not found/);
+  });
+
   test('a kernel without the udmabuf module is worth knowing, not a ✘', async () => {
     const r = await doctor(profileFile({ userspace: { modules: [], moduleFiles: [] } }), temp());
     expect(one(r, 'udmabuf')).toMatchObject({ mark: 'warn', text: expect.stringMatching(/no udmabuf module \(CONFIG_UDMABUF\)/) });

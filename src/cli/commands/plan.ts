@@ -17,6 +17,7 @@ import { originLine, ROOT_OPTION, ROOT_HELP } from '../config-origin';
 import { hostConfigCandidates } from '../../config/host-config';
 import { planPicture } from '../../svg/from-plan';
 import { writePicture } from '../../svg/write';
+import { listenerLine, planListener } from '../../versions/listener';
 
 interface Args {
   file: string;
@@ -66,8 +67,9 @@ export const planCommand: CommandModule<object, Args> = {
       host = openHost(args.host, args.host === 'native' ? { root: args.root } : {});
       const r = dryRun(host, config, { budgetMs: args['budget-ms'], describe: resolvePlane });
       if (args.svg) writePicture(args.svg, planPicture(host, config.name, r));
-      if (args.json) printJson({ ok: true, host: host.label, configFrom: { origin: from.origin, file: from.file, ignored: from.ignored }, ...r });
-      else process.stdout.write(describe(host.label, config.name, r) + originLine(from));
+      const listener = planListener(host, r.sources);
+      if (args.json) printJson({ ok: true, host: host.label, configFrom: { origin: from.origin, file: from.file, ignored: from.ignored }, ...r, listener });
+      else process.stdout.write(describe(host.label, config.name, r) + (listener ? listenerLine(listener) : '') + originLine(from));
     } catch (e) {
       if (e instanceof PlanRefused) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, request: e.request, reasons: e.reasons });
       if (e instanceof SourceError) throw new CliError(`domain ${config.name}: ${e.message}`, 1, { code: e.code, path: e.path });
