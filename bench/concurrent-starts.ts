@@ -2,13 +2,14 @@
  * "16 VMs starting at once" (design §5): 16 Prepare calls in flight together against the daemon
  * on the simulated gvt-skylake host, against the same 16 one after another, in the same run.
  * Every call must end assigned or cleanly refused, and no host plane may be given twice.
- * Prints a table; writes bench/results/concurrent-starts.json. Run: npm run bench.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callManager } from '../src/daemon/client';
-import { REPO_ROOT, startBus, startDaemon } from '../src/demo/processes';
+import { startBus, startDaemon } from '../src/demo/processes';
+import type { Row } from './table';
+import { row } from './table';
 
 const N = 16;
 const NS = 'https://directflip.github.io/xmlns/domain/1';
@@ -17,7 +18,7 @@ const xml = (i: number) => `<domain><name>vm${i}</name><metadata><directflip xml
   <plane from="primary" mdev="${uuid(i)}" to="overlay" x="${i * 8}" y="${i * 8}" width="960" height="540"/></output></directflip></metadata>
   <devices><graphics type='dbus'/><hostdev mode='subsystem' type='mdev'><source><address uuid='${uuid(i)}'/></source></hostdev></devices></domain>`;
 
-interface Outcome {
+export interface Outcome {
   ms: number;
   assigned: number;
   refused: number;
@@ -44,7 +45,7 @@ async function round(address: string, together: boolean): Promise<Outcome> {
   return { ms, assigned: ok.length, refused: refused.length, other: bad.filter((e) => !refused.includes(e)).map((e) => e.message), planesTwice: new Set(planes).size !== planes.length };
 }
 
-async function main(): Promise<void> {
+export async function concurrentStarts(): Promise<{ rows: Row[]; serial: Outcome; together: Outcome }> {
   const bus = startBus();
   const root = mkdtempSync(join(tmpdir(), 'directflip-bench-root-'));
   const daemon = await startDaemon(bus.address, 'sim:gvt-skylake', root);
@@ -58,15 +59,10 @@ async function main(): Promise<void> {
     bus.stop();
     rmSync(root, { recursive: true, force: true });
   }
-  const verdict = (o: Outcome) => (o.assigned + o.refused === N && !o.other.length && !o.planesTwice ? 'ok' : `FAILED${o.other.length ? `: ${o.other[0]}` : ''}${o.planesTwice ? ': a plane given twice' : ''}`);
+  const clean = (o: Outcome) => o.assigned + o.refused === N && !o.other.length && !o.planesTwice;
+  const why = (o: Outcome) => `${o.assigned} assigned, ${o.refused} refused${o.other.length ? `, failed: ${o.other[0]}` : ''}${o.planesTwice ? ', a plane given twice' : ''}`;
   const rows = [
-    { what: `${N} Prepare calls, one after another`, ...serial, budget: verdict(serial) },
-    { what: `${N} Prepare calls at once`, ...together, budget: `${verdict(together)}; ${(together.ms / serial.ms).toFixed(2)}x the serial time` },
+    row({ row: `${N} Prepare calls at once, total`, budget: 'all assigned or refused cleanly; no plane twice', measured: together.ms, baseline: serial.ms, unit: 'ms', baselineWhat: `the same ${N} one after another`, note: `at once: ${why(together)}; in a row: ${why(serial)}` }, clean(together) && clean(serial)),
   ];
-  console.log('what                                  total ms  assigned  refused  against the budget');
-  for (const r of rows) console.log(`${r.what.padEnd(37)} ${r.ms.toFixed(0).padStart(8)}  ${String(r.assigned).padStart(8)}  ${String(r.refused).padStart(7)}  ${r.budget}`);
-  mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(REPO_ROOT, 'bench', 'results', 'concurrent-starts.json'), JSON.stringify({ date: new Date().toISOString(), n: N, rows }, null, 2));
+  return { rows, serial, together };
 }
-
-void main();

@@ -3,7 +3,9 @@ import { closeSync } from 'node:fs';
 import { FD_WRITABLE, recvWithFds, sendWithFds, watchFd } from '../kernel/native-socket';
 import type { FdWatcher } from '../kernel/native-socket';
 
-import { messageLength, PeerProtocolError, quoted, readBody, readHeader } from './dbus-wire';
+import { messageLength, PeerProtocolError, quoted, readBody, readBodyDirect, readHeader } from './dbus-wire';
+import { PendingCalls } from './peer-calls';
+import { marshalBasic } from './wire-write';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // dbus-next's marshalling, without its connection: it can neither adopt a socketpair nor count
@@ -30,6 +32,8 @@ export interface PeerMessage {
   fds: number[];
 }
 
+const NO_BODY: unknown[] = [];
+
 export const MESSAGE = { METHOD_CALL: 1, METHOD_RETURN: 2, ERROR: 3, SIGNAL: 4 } as const;
 export const NO_REPLY_EXPECTED = 1;
 
@@ -55,7 +59,7 @@ const MAX_QUEUED_FDS = 1024;
 
 export class PeerLink extends EventEmitter {
   /** Received bytes not yet parsed, in the chunks they came in (joined once a message is whole). */
-  private rxChunks: Buffer[] = [];
+  private readonly rxChunks: Buffer[] = [];
   private rxLen = 0;
   private readonly fdQueue: number[] = [];
   /** Bytes the socket would not take yet: sent when it is writable again, in order. */
@@ -65,6 +69,9 @@ export class PeerLink extends EventEmitter {
   /** Calls that came before anyone listened (QEMU calls as soon as the link is up). */
   private held: PeerMessage[] = [];
   private serial = 1;
+  /** Where outgoing messages are marshalled (see send). */
+  private readonly scratch = Buffer.alloc(64 * 1024);
+  private readonly outFds: number[] = [];
   private authLines = '';
   private authDone!: { resolve: () => void; reject: (e: Error) => void };
 
@@ -125,13 +132,14 @@ export class PeerLink extends EventEmitter {
 
   private takeRx(): Buffer {
     const all = this.rxChunks.length === 1 ? this.rxChunks[0] : Buffer.concat(this.rxChunks);
-    this.rxChunks = [];
+    this.rxChunks.length = 0;
     this.rxLen = 0;
     return all;
   }
 
   private keepRx(b: Buffer): void {
-    this.rxChunks = b.length ? [b] : [];
+    this.rxChunks.length = 0;
+    if (b.length) this.rxChunks.push(b);
     this.rxLen = b.length;
   }
 
@@ -197,7 +205,7 @@ export class PeerLink extends EventEmitter {
       const total = messageLength(this.rxChunks[0]);
       if (this.rxLen < total) return;
       const all = this.takeRx();
-      this.keepRx(all.subarray(total));
+      if (all.length > total) this.keepRx(all.subarray(total));
       this.dispatch(this.decode(all.subarray(0, total)));
     }
   }
@@ -209,7 +217,18 @@ export class PeerLink extends EventEmitter {
     try {
       // Fds ride on their message's first byte: by its last byte they have all arrived.
       if (fds.length < h.unixFds) throw new PeerProtocolError(`a message announces ${h.unixFds} file descriptors but came with ${fds.length}`);
-      const msg = messageToJsFmt({ ...h.fields, type: h.type, flags: h.flags, serial: h.serial, body: readBody(buf, h, fds) }) as PeerMessage;
+      const direct = readBodyDirect(buf, h, fds);
+      let msg: PeerMessage;
+      if (direct) {
+        // The header's fields object becomes the message (the same keys, in the same order).
+        const f = h.fields;
+        f.type = h.type;
+        f.flags = h.flags;
+        f.serial = h.serial;
+        f.body = direct;
+        msg = f as unknown as PeerMessage;
+      } else msg = messageToJsFmt({ ...h.fields, type: h.type, flags: h.flags, serial: h.serial, body: readBody(buf, h, fds) }) as PeerMessage;
+      msg.signature ??= '';
       msg.body = msg.body ?? [];
       msg.fds = fds;
       return msg;
@@ -220,11 +239,7 @@ export class PeerLink extends EventEmitter {
   }
 
   private dispatch(msg: PeerMessage): void {
-    const waiter = msg.replySerial !== undefined ? this.pending.get(Number(msg.replySerial)) : undefined;
-    if (waiter && (msg.type === MESSAGE.METHOD_RETURN || msg.type === MESSAGE.ERROR)) {
-      this.pending.delete(Number(msg.replySerial));
-      return waiter(msg);
-    }
+    if (msg.replySerial !== undefined && (msg.type === MESSAGE.METHOD_RETURN || msg.type === MESSAGE.ERROR) && this.calls.answer(msg)) return;
     if (!this.listenerCount('message')) {
       this.held.push(msg);
       // Held messages may be whole frames: a peer that floods before anyone listens is cut off.
@@ -243,36 +258,39 @@ export class PeerLink extends EventEmitter {
   send(m: Omit<PeerMessage, 'serial' | 'fds' | 'body'> & { body?: unknown[] }): number {
     const serial = this.serial++;
     if (this.state === 'closed') return serial;
-    const [buf, fds] = marshallMessage({ ...m, body: m.body ?? [], serial });
-    this.write(buf, fds);
+    // The frame path's messages are written straight into a reused buffer and, when nothing
+    // waits before them, sent from it: only what the socket does not take is copied.
+    this.outFds.length = 0;
+    const n = marshalBasic(m, serial, m.body ?? NO_BODY, this.scratch, this.outFds);
+    if (n < 0) {
+      const [buf, fds] = marshallMessage({ ...m, body: m.body ?? [], serial });
+      this.write(buf, fds);
+    } else if (this.tx.length) this.write(Buffer.from(this.scratch.subarray(0, n)), [...this.outFds]);
+    else this.sendNow(n);
     return serial;
   }
 
+  /** The first `n` bytes of the scratch buffer, with `outFds`, on an idle socket. */
+  private sendNow(n: number): void {
+    let sent: number;
+    try {
+      sent = sendWithFds(this.fd, this.scratch.subarray(0, n), this.outFds);
+    } catch (e) {
+      return this.close(new PeerClosed(`the peer is gone: ${(e as Error).message}`));
+    }
+    if (sent < n) this.write(Buffer.from(this.scratch.subarray(sent, n)), sent ? [] : [...this.outFds]);
+  }
+
   /** Calls waiting for their reply; a closed link fails them at once. */
-  private readonly pending = new Map<number, (m: PeerMessage) => void>();
-  private readonly failPending = new Map<number, (e: Error) => void>();
+  private readonly calls = new PendingCalls();
 
   /** A method call and its reply (or error), with a timeout: nothing here may hang. */
   call(m: Omit<PeerMessage, 'serial' | 'fds' | 'body' | 'type' | 'flags'> & { body?: unknown[] }, timeoutMs = 10_000): Promise<PeerMessage> {
-    return new Promise((resolve, reject) => {
-      if (this.state === 'closed') return reject(new PeerClosed(`${m.interface}.${m.member}: the link is closed`));
-      const serial = this.send({ ...m, type: MESSAGE.METHOD_CALL, flags: 0 });
-      const timer = setTimeout(() => {
-        this.pending.delete(serial);
-        this.failPending.delete(serial);
-        reject(Object.assign(new Error(`${m.interface}.${m.member} got no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-      }, timeoutMs);
-      this.failPending.set(serial, (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      this.pending.set(serial, (r) => {
-        clearTimeout(timer);
-        this.failPending.delete(serial);
-        if (r.type === MESSAGE.ERROR) reject(Object.assign(new Error(`${r.errorName}: ${typeof r.body[0] === 'string' ? r.body[0] : ''}`), { dbusName: r.errorName }));
-        else resolve(r);
-      });
-    });
+    if (this.state === 'closed') return Promise.reject(new PeerClosed(`${m.interface}.${m.member}: the link is closed`));
+    // Waiting first: a send that finds the peer gone closes the link, which fails this call.
+    const answer = this.calls.wait(this.serial, m.interface, m.member, timeoutMs);
+    this.send({ ...m, type: MESSAGE.METHOD_CALL, flags: 0 });
+    return answer;
   }
 
   reply(call: PeerMessage, signature = '', body: unknown[] = []): void {
@@ -299,10 +317,7 @@ export class PeerLink extends EventEmitter {
       // already closed by the peer side of a test
     }
     if (wasAuth && this.authDone) this.authDone.reject(err ?? new Error('closed during authentication'));
-    const unanswered = [...this.failPending.values()];
-    this.pending.clear();
-    this.failPending.clear();
-    for (const fail of unanswered) fail(new PeerClosed(`the link closed before the answer came${err ? `: ${err.message}` : ''}`));
+    this.calls.failAll(() => new PeerClosed(`the link closed before the answer came${err ? `: ${err.message}` : ''}`));
     this.emit('close', err);
   }
 }

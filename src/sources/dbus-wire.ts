@@ -1,3 +1,6 @@
+import type { BasicHeader } from './wire-basic';
+import { readBasicBody, readBasicHeader } from './wire-basic';
+
 /** What dbus-next's internal reader offers (it ships no types for it). */
 interface SigNode {
   type: string;
@@ -124,8 +127,20 @@ export interface Header {
   bodyStart: number;
 }
 
-/** The header of a whole message (`buf` is exactly its bytes), with every field's type checked. */
-export function readHeader(buf: Buffer): Header {
+/** What each message type must carry (the specification's table). */
+const NEED: Record<number, string[]> = { 1: ['path', 'member'], 2: ['replySerial'], 3: ['replySerial', 'errorName'], 4: ['path', 'interface', 'member'] };
+/** Signatures already found valid: a peer repeats the same few, and checking allocates. */
+const validSigs = new Set<string>();
+
+function checkSignatureCached(sig: string): void {
+  if (validSigs.has(sig)) return;
+  checkSignature(sig);
+  if (validSigs.size >= 256) validSigs.clear(); // a peer sending endless new ones gains nothing
+  validSigs.add(sig);
+}
+
+/** The general reader of the header: any field of any type, each checked. */
+function readHeaderChecked(buf: Buffer): BasicHeader {
   const r = new CheckedBuffer(buf, []);
   const head = r.read('yyyyuua(yv)') as [number, number, number, number, number, number, [number, [{ type: string }[], unknown[]]][]];
   const fields: Record<string, unknown> = {};
@@ -137,17 +152,21 @@ export function readHeader(buf: Buffer): Header {
   }
   const fieldsEnd = 16 + buf.readUInt32LE(12);
   if (r.pos !== fieldsEnd) bad('the header fields do not end where their length says');
+  return { type: head[1], flags: head[2], serial: head[5], fields, fieldsEnd };
+}
+
+/** The header of a whole message (`buf` is exactly its bytes), with every field's type checked. */
+export function readHeader(buf: Buffer): Header {
+  // The frame path's messages take the direct reader; anything unusual, the general one.
+  const { type, flags, serial, fields, fieldsEnd } = readBasicHeader(buf) ?? readHeaderChecked(buf);
   const bodyStart = pad8(fieldsEnd);
-  const serial = head[5];
   if (serial === 0) bad('a message with serial 0');
-  const type = head[1];
-  const need: Record<number, string[]> = { 1: ['path', 'member'], 2: ['replySerial'], 3: ['replySerial', 'errorName'], 4: ['path', 'interface', 'member'] };
-  for (const f of need[type]) if (fields[f] === undefined) bad(`a message of type ${type} without its ${f} field`);
+  for (const f of NEED[type]) if (fields[f] === undefined) bad(`a message of type ${type} without its ${f} field`);
   const sig = (fields.signature as string | undefined) ?? '';
-  checkSignature(sig);
+  checkSignatureCached(sig);
   const bodyLen = buf.length - bodyStart;
   if (!sig && bodyLen) bad(`a ${bodyLen}-byte body without a signature`);
-  return { type, flags: head[2], serial, fields, unixFds: Number(fields.unixFd ?? 0), bodyStart };
+  return { type, flags, serial, fields, unixFds: Number(fields.unixFd ?? 0), bodyStart };
 }
 
 /** The body, read to exactly its end; `fds` are the message's own (its header's count). */
@@ -159,4 +178,14 @@ export function readBody(buf: Buffer, h: Header, fds: number[]): unknown[] {
   const body = b.read(sig);
   if (b.pos !== buf.length) bad(`the body of signature ${quoted(sig)} is ${buf.length - h.bodyStart} bytes, but its values end at byte ${b.pos - h.bodyStart}`);
   return body;
+}
+
+/**
+ * The body as the link hands it on (dbus-next's JS form): basic types and `ay` directly, `null`
+ * when the general reader and dbus-next's conversion must do it (`readBody`, then messageToJsFmt).
+ */
+export function readBodyDirect(buf: Buffer, h: Header, fds: number[]): unknown[] | null {
+  const sig = (h.fields.signature as string | undefined) ?? '';
+  if (!sig) return [];
+  return readBasicBody(buf, h.bodyStart, sig, fds);
 }

@@ -49,6 +49,7 @@ type Waiter = (shown: boolean) => void;
 interface Slot extends Frame {
   waiters: Waiter[];
 }
+const FLIP = DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT;
 
 /**
  * The streaming sources' way to the screen: at most one commit in flight per CRTC, and a mailbox
@@ -67,6 +68,19 @@ export class FramePipeline {
   private inFlightTag = 0n;
   private onScreen = new Map<number, Slot>();
   private queued = new Map<number, Slot>();
+  // Design §5 (no GC stalls on the frame path): the maps a commit moves frames between, and the
+  // slots frames ride in, are reused rather than made per frame.
+  private readonly spareMaps: Map<number, Slot>[] = [];
+  private readonly spareSlots: Slot[] = [];
+  private readonly onFlipTimeout = () => {
+    this.timer = null;
+    for (const id of this.inFlight.keys()) this.plane(id).lostFlips++;
+    this.landed();
+  };
+  private readonly onBusyRetry = () => {
+    this.timer = null;
+    this.commitQueued();
+  };
   private readonly stopWatching: () => void;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -154,10 +168,21 @@ export class FramePipeline {
     const c = this.plane(frame.planeId);
     c.received++;
     const old = this.queued.get(frame.planeId);
-    this.queued.set(frame.planeId, { ...frame, waiters: old ? old.waiters : [] });
+    const slot = this.spareSlots.pop() ?? { planeId: 0, props: [], fbs: [], waiters: [] };
+    slot.planeId = frame.planeId;
+    slot.props = frame.props;
+    slot.fbs = frame.fbs;
+    if (old) {
+      // The newer frame takes over the waiters (it shows later pixels still).
+      const w = slot.waiters;
+      slot.waiters = old.waiters;
+      old.waiters = w;
+    }
+    this.queued.set(frame.planeId, slot);
     if (old) {
       c.dropped++;
       this.release(old);
+      this.recycle(old);
     }
     if (!this.inFlight.size && !this.timer) this.commitQueued();
   }
@@ -165,17 +190,18 @@ export class FramePipeline {
   private commitQueued(): void {
     const frames = this.queued;
     if (!frames.size || this.stopped) return;
-    this.queued = new Map();
+    this.queued = this.spareMaps.pop() ?? new Map<number, Slot>();
     const tag = this.events.nextUserData();
     try {
-      this.dev.atomic([...frames.values()].flatMap((f) => f.props), DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT, tag);
+      this.dev.atomic(propsOf(frames), FLIP, tag);
     } catch (e) {
       if (isKernelError(e, 'EBUSY')) {
         // Someone's flip on this CRTC is still pending (a lost event of ours, another fd's
         // commit): keep the frames and try again shortly. Nothing newer can have come meanwhile.
+        this.spareMaps.push(this.queued);
         this.queued = frames;
         for (const id of frames.keys()) this.plane(id).busy++;
-        this.arm(BUSY_RETRY_MS, () => this.commitQueued());
+        this.arm(BUSY_RETRY_MS, this.onBusyRetry);
         return;
       }
       for (const f of frames.values()) {
@@ -186,20 +212,15 @@ export class FramePipeline {
       for (const o of owners) (o ? o.error.bind(o) : this.onError)(e as Error);
       return;
     }
+    if (!this.inFlight.size) this.spareMaps.push(this.inFlight); // empty: nothing was in flight
     this.inFlight = frames;
     this.inFlightTag = tag;
-    this.arm(FLIP_TIMEOUT_MS, () => {
-      for (const id of this.inFlight.keys()) this.plane(id).lostFlips++;
-      this.landed();
-    });
+    this.arm(FLIP_TIMEOUT_MS, this.onFlipTimeout);
   }
 
   private arm(ms: number, fn: () => void): void {
     this.disarm();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      fn();
-    }, ms);
+    this.timer = setTimeout(fn, ms);
   }
 
   private disarm(): void {
@@ -216,36 +237,61 @@ export class FramePipeline {
   private landed(): void {
     this.disarm();
     const landed = this.inFlight;
-    this.inFlight = new Map();
+    this.inFlight = this.spareMaps.pop() ?? new Map<number, Slot>();
     this.inFlightTag = 0n;
     for (const [plane, f] of landed) {
       if (this.left.delete(plane)) continue;
       this.plane(plane).flipped++;
       const old = this.onScreen.get(plane);
       this.onScreen.set(plane, f);
-      if (old) this.release(old);
+      if (old) {
+        this.release(old);
+        this.recycle(old);
+      }
     }
     for (const f of landed.values()) this.notify(f, true);
+    landed.clear();
+    this.spareMaps.push(landed);
     this.commitQueued();
   }
 
   /** Answers a frame's waiters; what one throws is its plane owner's error, not the event loop's. */
   private notify(slot: Slot | undefined, shown: boolean): void {
-    for (const w of slot?.waiters.splice(0) ?? []) {
+    if (!slot) return;
+    const ws = slot.waiters;
+    // Waiters added while these run wait for a later flip: only the first `n` are answered.
+    const n = ws.length;
+    for (let i = 0; i < n; i++) {
       try {
-        w(shown);
+        ws[i](shown);
       } catch (e) {
-        const owner = this.owners.get(slot!.planeId);
+        const owner = this.owners.get(slot.planeId);
         (owner ? owner.error.bind(owner) : this.onError)(e as Error);
       }
     }
+    ws.copyWithin(0, n);
+    ws.length -= n;
+  }
+
+  /** A slot no map holds any more goes back for the next frame. */
+  private recycle(slot: Slot): void {
+    if (slot.waiters.length || this.spareSlots.length >= 8) return;
+    slot.props = [];
+    slot.fbs = [];
+    this.spareSlots.push(slot);
+  }
+
+  /** Whether a frame other than `frame` in any of the maps shows `fb`. */
+  private liveElsewhere(fb: number, frame: Frame): boolean {
+    return showsOther(fb, frame, this.inFlight) || showsOther(fb, frame, this.onScreen) || showsOther(fb, frame, this.queued);
   }
 
   /** Frames share fbs (a cached fb shown twice): only free what no live frame still shows. */
   private release(frame: Frame): void {
-    const live = new Set([this.inFlight, this.onScreen, this.queued].flatMap((m) => [...m.values()]).filter((f) => f !== frame).flatMap((f) => f.fbs));
-    const free = frame.fbs.filter((fb) => !live.has(fb));
-    if (!free.length) return;
+    let live = 0;
+    for (const fb of frame.fbs) if (this.liveElsewhere(fb, frame)) live++;
+    if (live === frame.fbs.length) return;
+    const free = live ? frame.fbs.filter((fb) => !this.liveElsewhere(fb, frame)) : frame.fbs;
     const owner = this.owners.get(frame.planeId);
     try {
       if (owner) owner.retire(free);
@@ -266,6 +312,22 @@ export class FramePipeline {
 }
 
 /** Whether a frame in any of these per-plane maps shows `fb`. */
-function shows(fb: number, ...frames: Map<number, Frame>[]): boolean {
-  return frames.some((m) => [...m.values()].some((f) => f.fbs.includes(fb)));
+function shows(fb: number, a: Map<number, Frame>, b: Map<number, Frame>, c?: Map<number, Frame>): boolean {
+  for (const f of a.values()) if (f.fbs.includes(fb)) return true;
+  for (const f of b.values()) if (f.fbs.includes(fb)) return true;
+  if (c) for (const f of c.values()) if (f.fbs.includes(fb)) return true;
+  return false;
+}
+
+function showsOther(fb: number, frame: Frame, m: Map<number, Frame>): boolean {
+  for (const f of m.values()) if (f !== frame && f.fbs.includes(fb)) return true;
+  return false;
+}
+
+/** The one commit's properties: a lone frame's own array, as is the common case. */
+function propsOf(frames: Map<number, Frame>): AtomicProp[] {
+  if (frames.size === 1) for (const f of frames.values()) return f.props;
+  const all: AtomicProp[] = [];
+  for (const f of frames.values()) for (const p of f.props) all.push(p);
+  return all;
 }
