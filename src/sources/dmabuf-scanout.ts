@@ -14,6 +14,9 @@ interface Imported {
   /** The part of the buffer the console shows. */
   src: Rect;
   reflectY: boolean;
+  key: string;
+  /** A one-plane buffer's identity, to find it again without building its key (design §5). */
+  single: { handle: number; offset: number; pitch: number; fourcc: number; modifier: bigint; width: number; height: number } | null;
 }
 
 /** How many recent buffers keep their framebuffer: a guest's swapchain, without growth. */
@@ -28,7 +31,7 @@ const KEEP = 4;
 export class DmabufScanout {
   private readonly cache = new Map<string, Imported>();
   /** Keys, most recently scanned out last. */
-  private recent: string[] = [];
+  private readonly recent: string[] = [];
   private current: Imported | null = null;
 
   /** The caller keeps the fds it passes in and closes them; the GEM handle holds the buffer. */
@@ -51,6 +54,10 @@ export class DmabufScanout {
     if (l.y0Top && !canReflectY(this.target.t, this.target.planeId)) {
       throw new Error(`the guest's buffer is bottom-up (y0_top) and plane ${this.target.planeId} cannot reflect-y: it cannot be shown without a copy`);
     }
+    // The swapchain's steady state: a one-plane buffer already wrapped in an fb is found again
+    // by its handle (PRIME gives the same one) and flipped, allocating nothing per frame.
+    const cached = l.planes.length === 1 ? this.findSingle(this.target.dev.primeFdToHandle(l.planes[0].fd), l) : undefined;
+    if (cached) return this.showCached(cached, l);
     const byFd = new Map<number, number>();
     const imported: number[] = [];
     const handleOf = (fd: number) => {
@@ -72,18 +79,37 @@ export class DmabufScanout {
         const fb = this.target.dev.addFb2({
           width: l.width, height: l.height, pixelFormat: l.fourcc, flags: p.withModifiers ? DRM_MODE_FB_MODIFIERS : 0, handles: p.handles, pitches: p.pitches, offsets: p.offsets, modifiers: p.modifiers,
         });
-        c = { fb, handles: [...new Set(p.handles)], width: l.src.w, height: l.src.h, src: l.src, reflectY: l.y0Top };
+        const single = l.planes.length === 1 ? { handle: p.handles[0], offset: p.offsets[0], pitch: p.pitches[0], fourcc: l.fourcc, modifier: l.modifier, width: l.width, height: l.height } : null;
+        c = { fb, handles: [...new Set(p.handles)], width: l.src.w, height: l.src.h, src: l.src, reflectY: l.y0Top, key, single };
         this.cache.set(key, c);
       }
     } catch (e) {
       for (const h of imported) if (!this.handleInUse(h)) this.target.dev.gemClose(h);
       throw e;
     }
+    this.showCached(c, l);
+  }
+
+  private findSingle(handle: number, l: DmabufLayout): Imported | undefined {
+    const p = l.planes[0];
+    for (const c of this.cache.values()) {
+      const s = c.single;
+      if (s && s.handle === handle && s.offset === p.offset && s.pitch === p.pitch && s.fourcc === l.fourcc && s.modifier === l.modifier && s.width === l.width && s.height === l.height) return c;
+    }
+    return undefined;
+  }
+
+  private showCached(c: Imported, l: DmabufLayout): void {
     // Which way up is a property of this scanout, not of the buffer: QEMU may send the same
     // buffer top-down first and bottom-up later, and the cached fb must not keep the old way.
     c.reflectY = l.y0Top;
     c.src = l.src;
-    this.recent = [...this.recent.filter((k) => k !== key), key];
+    // Most recent last, moved in place.
+    const r = this.recent;
+    let i = r.indexOf(c.key);
+    if (i < 0) i = r.push(c.key) - 1;
+    for (; i < r.length - 1; i++) r[i] = r[i + 1];
+    r[r.length - 1] = c.key;
     this.current = c;
     this.show(c);
   }
@@ -108,23 +134,28 @@ export class DmabufScanout {
 
   /** Called when the pipeline retires fbs: frees the buffers the guest stopped using. */
   retire(): void {
-    const keep = new Set(this.recent.slice(-KEEP));
-    for (const [key, c] of [...this.cache]) {
-      if (keep.has(key) || c === this.current || this.target.pipeline.inUse(c.fb)) continue;
+    const r = this.recent;
+    // A Map may lose entries while it is iterated: each is visited at most once.
+    for (const [key, c] of this.cache) {
+      const at = r.lastIndexOf(key);
+      if ((at >= 0 && at >= r.length - KEEP) || c === this.current || this.target.pipeline.inUse(c.fb)) continue;
       this.drop(key, c);
     }
-    this.recent = this.recent.filter((k) => this.cache.has(k));
+    let n = 0;
+    for (const k of r) if (this.cache.has(k)) r[n++] = k;
+    r.length = n;
   }
 
   /** The pixel path took over: every buffer is freed once off screen. */
   release(): void {
-    this.recent = [];
+    this.recent.length = 0;
     this.current = null;
     this.retire();
   }
 
   private handleInUse(handle: number): boolean {
-    return [...this.cache.values()].some((c) => c.handles.includes(handle));
+    for (const c of this.cache.values()) if (c.handles.includes(handle)) return true;
+    return false;
   }
 
   private drop(key: string, c: Imported): void {
@@ -142,7 +173,7 @@ export class DmabufScanout {
         // the fd may be gone at shutdown; the kernel frees them then
       }
     }
-    this.recent = [];
+    this.recent.length = 0;
     this.current = null;
   }
 }

@@ -1,11 +1,12 @@
 import { closeSync } from 'node:fs';
 import type { PeerLink, PeerMessage } from './dbus-peer';
-import { MESSAGE, NO_REPLY_EXPECTED, PeerProtocolError } from './dbus-peer';
+import { MESSAGE, PeerProtocolError } from './dbus-peer';
 import { quoted } from './dbus-wire';
 import { CursorScanout } from './cursor-scanout';
 import type { DmabufLayout } from './dmabuf-layout';
 import { readDmabuf2, singlePlane } from './dmabuf-layout';
 import { DmabufScanout } from './dmabuf-scanout';
+import { HeldReplies } from './held-replies';
 import { LISTENER, malformed, methodOf, propertiesReply } from './listener-calls';
 import { MapScanout } from './map-scanout';
 import type { MapPath, UdmabufOpener } from './map-scanout';
@@ -38,13 +39,10 @@ export class DisplayListener {
   private cursorRefused = false;
   private readonly log: (msg: string) => void;
   /** The guest picture's size, for mapping pointer positions. */
-  private size = { w: 0, h: 0 };
+  private readonly size = { w: 0, h: 0 };
   private path: ScanoutPath = 'pixels';
-  private readonly replyWithinMs: number;
-  /** Replies held for a flip: their timers, cleared when the link goes. */
-  private readonly held = new Set<NodeJS.Timeout>();
-  /** Replies the bound sent before their flip completed. */
-  paceTimeouts = 0;
+  /** Replies held for a flip, each within its bound (replyWithinMs). */
+  private readonly replies: HeldReplies;
 
   constructor(
     private readonly link: PeerLink,
@@ -53,7 +51,7 @@ export class DisplayListener {
     opts: { cursor?: ScanoutTarget; log?: (msg: string) => void; replyWithinMs?: number; udmabuf?: UdmabufOpener } = {},
   ) {
     this.log = opts.log ?? (() => undefined);
-    this.replyWithinMs = opts.replyWithinMs ?? 100;
+    this.replies = new HeldReplies(link, (cb) => target.pipeline.afterFlip(target.planeId, cb), opts.replyWithinMs ?? 100);
     this.pixels = new PixelScanout(target, this.log);
     this.dmabuf = new DmabufScanout(target);
     this.map = new MapScanout(this.dmabuf, this.pixels, opts.udmabuf ?? null);
@@ -106,7 +104,7 @@ export class DisplayListener {
         throw new Unsupported(listener ? `${quoted(m.member ?? '')} is not a Listener method this daemon serves` : `${quoted(`${m.interface}.${m.member ?? ''}`)} is not served here`);
       }
       this.handle(m);
-      if (m.member === 'UpdateDMABUF' || m.member === 'ScanoutDMABUF' || m.member === 'ScanoutDMABUF2') this.replyAfterFlip(m);
+      if (m.member === 'UpdateDMABUF' || m.member === 'ScanoutDMABUF' || m.member === 'ScanoutDMABUF2') this.replies.hold(m);
       else this.link.reply(m);
     } catch (e) {
       const unsupported = e instanceof Unsupported;
@@ -123,22 +121,9 @@ export class DisplayListener {
     }
   }
 
-  private replyAfterFlip(m: PeerMessage): void {
-    if (m.flags & NO_REPLY_EXPECTED) return;
-    let answered = false;
-    const answer = () => {
-      if (answered) return;
-      answered = true;
-      clearTimeout(timer);
-      this.held.delete(timer);
-      this.link.reply(m);
-    };
-    const timer = setTimeout(() => {
-      this.paceTimeouts++;
-      answer();
-    }, this.replyWithinMs);
-    this.held.add(timer);
-    this.target.pipeline.afterFlip(this.target.planeId, answer);
+  /** Replies the bound sent before their flip completed. */
+  get paceTimeouts(): number {
+    return this.replies.timeouts;
   }
 
   private handle(m: PeerMessage): void {
@@ -149,7 +134,8 @@ export class DisplayListener {
         this.dmabuf.release();
         this.map.release();
         this.pixels.scanout(b);
-        this.size = { w, h };
+        this.size.w = w;
+        this.size.h = h;
         this.path = 'pixels';
         return;
       }
@@ -168,14 +154,16 @@ export class DisplayListener {
         const [fd, , w, h] = m.body as number[];
         if (!m.fds.includes(fd)) throw new Error('ScanoutMap carried no file descriptor');
         this.map.scanout(b);
-        this.size = { w, h };
+        this.size.w = w;
+        this.size.h = h;
         this.path = this.map.path;
         return;
       }
       case 'UpdateMap':
         return this.map.update(b);
       case 'Disable':
-        this.size = { w: 0, h: 0 };
+        this.size.w = 0;
+        this.size.h = 0;
         return this.target.off();
       case 'CursorDefine':
       case 'MouseSet':
@@ -194,14 +182,15 @@ export class DisplayListener {
     this.pixels.release();
     this.map.release();
     this.dmabuf.scanout(l);
-    this.size = { w: l.src.w, h: l.src.h };
+    // In place: a frame allocates nothing it need not (design §5); picture() hands out copies.
+    this.size.w = l.src.w;
+    this.size.h = l.src.h;
     this.path = path;
   }
 
   /** Stops taking frames from QEMU; what is on screen stays until `free`. */
   detach(): void {
-    for (const t of this.held) clearTimeout(t);
-    this.held.clear();
+    this.replies.clear();
     this.link.close();
   }
 
