@@ -82,7 +82,7 @@ export function insertMetadata(domainXml: string, element: string): string {
   const close = domainXml.indexOf('</metadata>');
   if (close >= 0) return `${domainXml.slice(0, close)}  ${element}\n  ${domainXml.slice(close)}`;
   const end = domainXml.lastIndexOf('</domain>');
-  if (end < 0) throw new InsertError('this is not a libvirt domain XML: there is no </domain> to put <metadata> before', 'EDF_NOT_DOMAIN');
+  if (end < 0) throw new InsertError('this is not a libvirt domain XML: there is no </domain> to put <metadata> before; give the XML `virsh dumpxml DOMAIN` prints', 'EDF_NOT_DOMAIN');
   return `${domainXml.slice(0, end)}  <metadata>\n    ${element}\n  </metadata>\n${domainXml.slice(end)}`;
 }
 

@@ -53,7 +53,7 @@ export function readDomain(root: XmlElement): DomainParts {
   }
   const nameEl = plainChild(root, 'name');
   const name = nameEl ? textContent(nameEl).trim() : '';
-  if (!name) throw domainError('domain/name', 'is missing or empty: a domain needs a <name>');
+  if (!name) throw domainError('domain/name', 'is missing or empty: a domain needs a <name>; give the XML `virsh dumpxml DOMAIN` prints');
   const uuidEl = plainChild(root, 'uuid');
   const uuid = uuidEl ? libvirtUuid('domain/uuid', textContent(uuidEl).trim()) : null;
   const devices = plainChild(root, 'devices');

@@ -20,7 +20,7 @@ export function markCutShort(head: Buffer, size: number, exact: boolean): Buffer
 
 export function tooLarge(size: number, exact = true): ConfigError {
   const what = exact ? `${size} bytes` : `at least ${size} bytes (reading stopped there)`;
-  return new ConfigError('EDF_TOO_LARGE', `input is too large: ${what}, over the ${MAX_INPUT_BYTES}-byte (4 MiB) limit for a domain XML`);
+  return new ConfigError('EDF_TOO_LARGE', `input is too large: ${what}, over the ${MAX_INPUT_BYTES}-byte (4 MiB) limit for a domain XML; give the XML \`virsh dumpxml DOMAIN\` prints`);
 }
 
 /** Runs before any parsing, so an oversized document costs one length check and no parse. */

@@ -87,7 +87,7 @@ function ourChildren(el: XmlElement, path: string, name: string): XmlElement[] {
   for (const c of el.children) {
     if (c.kind === 'text') {
       if (c.text.trim()) {
-        throw new ConfigError('EDF_TEXT', 'holds text; directflip elements hold only elements', { path, value: c.text.trim().slice(0, 40) });
+        throw new ConfigError('EDF_TEXT', 'holds text; directflip elements hold only elements: remove the text', { path, value: c.text.trim().slice(0, 40) });
       }
       continue;
     }

@@ -63,7 +63,7 @@ export function parseXml(text: string, interest: InterestRule = () => 'keep'): X
   parser.on('doctype', (d) => {
     // The event comes at the closing '>': count back to the line the declaration began on.
     const line = parser.line - (d.match(/\n/g)?.length ?? 0);
-    throw new ConfigError('EDF_DOCTYPE', '<!DOCTYPE> declarations are refused: a libvirt domain XML has none, and entities could expand without bound', { line });
+    throw new ConfigError('EDF_DOCTYPE', '<!DOCTYPE> declarations are refused: a libvirt domain XML has none, and entities could expand without bound; remove the declaration', { line });
   });
   parser.on('opentagstart', (tag) => {
     startLine = parser.line;

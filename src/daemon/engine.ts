@@ -54,7 +54,7 @@ export class Engine {
     try {
       this.dev = host.backend.openKms(card);
     } catch (e) {
-      if (isKernelError(e)) throw new DaemonError('Device', `cannot drive ${card}: ${e.message}${e.code === 'EBUSY' ? ' (another process, e.g. a compositor, is DRM master)' : ''}`);
+      if (isKernelError(e)) throw new DaemonError('Device', `cannot drive ${card}: ${e.message}${e.code === 'EBUSY' ? ' (another process, e.g. a compositor, is DRM master)' : ''}; run directflipd as root on the card's host, with nothing else holding it (\`directflip doctor\` says which)`);
       throw e;
     }
     readTopology(this.dev); // sets the client caps every later call relies on
@@ -94,7 +94,7 @@ export class Engine {
     if (earlier) {
       this.log('notice', name, 'prepared again: dropping the earlier reservation first');
       if ((await this.releaseNow(earlier, 'prepare')).state === 'restore-pending') {
-        throw new DaemonError('Refused', `${name}: the host display its last run took cannot be given back yet (the restore is retried at every release); it cannot be shown again until then`);
+        throw new DaemonError('Refused', `${name}: the host display its last run took cannot be given back yet (the restore is retried at every release); it cannot be shown again until then: \`directflip status\` shows it restore-pending, and the daemon log why`);
       }
     }
     const reserved = [...this.live.values()].filter((l) => l.record.state === 'prepared').flatMap((l) => l.record.plan.outputs);
@@ -120,7 +120,7 @@ export class Engine {
     return this.serial(() => {
       if (config) return this.activateNow(config, argvName);
       const l = [...this.live.values()].find((x) => x.record.name === argvName && x.record.state !== 'restore-pending');
-      if (!l) throw new DaemonError('NotPrepared', `${argvName} was not prepared (the prepare hook did not run, or the daemon restarted since): nothing to show`);
+      if (!l) throw new DaemonError('NotPrepared', `${argvName} was not prepared (the prepare hook did not run, or the daemon restarted since): nothing to show; start the domain again, libvirt runs prepare first`);
       return this.show(l);
     });
   }
@@ -159,7 +159,7 @@ export class Engine {
       r.state = 'prepared';
       r.snapshots = [];
       if (journalled) this.journal.update(r, this.log);
-      if (isKernelError(e)) throw new DaemonError('CommitFailed', `${r.name}: the kernel refused the commit (${e.code}); the host display is unchanged`);
+      if (isKernelError(e)) throw new DaemonError('CommitFailed', `${r.name}: the kernel refused the commit (${e.code}); the host display is unchanged; \`directflip plan\` asks the kernel the same with TEST_ONLY, and the daemon log has the request`);
       throw e;
     }
     r.state = 'active';
@@ -239,7 +239,7 @@ export class Engine {
   reconcile(): Promise<void> {
     return this.serial(async () => {
       const { records, damaged } = this.journal.readAll();
-      for (const d of damaged) this.log('warning', null, `journal record ${d.file} is damaged (${d.reason}); ignored`);
+      for (const d of damaged) this.log('warning', null, `journal record ${d.file} is damaged (${d.reason}); ignored: see its .reason file; its domain is prepared afresh at its next start`);
       for (const r of records) await this.readopt(r);
     });
   }

@@ -22,5 +22,5 @@ export function nameMismatch(argvName: string | undefined, id: DomainId): string
 /** prepare/started: a start must not act on a guess. */
 export function requireSameName(argvName: string | undefined, id: DomainId): void {
   const m = nameMismatch(argvName, id);
-  if (m) throw new DaemonError('InvalidArgs', `${m}: libvirt passes the same name to both; refusing to guess which domain this is`);
+  if (m) throw new DaemonError('InvalidArgs', `${m}: libvirt passes the same name to both; refusing to guess which domain this is: pass the XML of the domain named in the call`);
 }

@@ -103,7 +103,7 @@ export class Journal {
     try {
       this.write(r);
     } catch (e) {
-      throw new DaemonError('Journal', `${r.name}: ${what}: its record cannot be written to ${this.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed on screen`);
+      throw new DaemonError('Journal', `${r.name}: ${what}: its record cannot be written to ${this.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed on screen; check that ${this.dir} is root's, writable and not full`);
     }
   }
 

@@ -119,7 +119,7 @@ export class MasterRole {
   take(): void {
     if (this.wanted) {
       if (this.lostWhy && !this.trySet()) this.regained();
-      if (this.lostWhy) throw new DaemonError('Refused', `${this.lostWhy}; nothing can be planned until it comes back (directflipd retries on its own)`);
+      if (this.lostWhy) throw new DaemonError('Refused', `${this.lostWhy}; nothing can be planned until it comes back (directflipd retries on its own): stop that process or switch its VT back`);
       return;
     }
     const refused = this.trySet();

@@ -32,7 +32,7 @@ export function planPrepare(host: Host, dev: KmsDevice, t: Topology, config: Dom
   try {
     built = buildRequest(dev, config, describeGuests(t, config, (p, size) => resolvePlane(host, dev, config, p, size)));
   } catch (e) {
-    if (isKernelError(e)) throw new DaemonError('Refused', `${id.name}: a framebuffer like the guest's cannot be made: ${e.message}`);
+    if (isKernelError(e)) throw new DaemonError('Refused', `${id.name}: a framebuffer like the guest's cannot be made: ${e.message}; \`directflip probe\` lists the formats and modifiers this card takes`);
     if (e instanceof SourceError) throw new DaemonError(e.code === 'EDF_NO_SOURCE' ? 'InvalidConfig' : 'Refused', e.message);
     throw e;
   }

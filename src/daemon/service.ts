@@ -65,7 +65,7 @@ export class ManagerService {
     });
     const reply = await withTimeout(this.bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE), 10_000, `RequestName ${BUS_NAME}`);
     if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
-      throw new DaemonError('Device', `the bus name ${BUS_NAME} is already owned: is another directflipd running?`);
+      throw new DaemonError('Device', `the bus name ${BUS_NAME} is already owned: is another directflipd running? stop it (\`systemctl stop directflipd\`) before starting this one`);
     }
   }
 
@@ -92,9 +92,9 @@ export class ManagerService {
       try {
         Object.assign(who, await this.caller(msg.sender ?? ''));
       } catch (e) {
-        throw new DaemonError('AccessDenied', `directflipd could not tell who is calling (${(e as Error).message}), so it refuses`);
+        throw new DaemonError('AccessDenied', `directflipd could not tell who is calling (${(e as Error).message}), so it refuses; call it as root over the system bus`);
       }
-      if (who.uid !== 0) throw new DaemonError('AccessDenied', `directflipd answers only root; uid ${who.uid} asked for ${msg.member}`);
+      if (who.uid !== 0) throw new DaemonError('AccessDenied', `directflipd answers only root; uid ${who.uid} asked for ${msg.member}: run the command as root (sudo)`);
       const [signature, body] = await this.dispatch(msg);
       if (!(msg.flags & NO_REPLY_EXPECTED)) this.bus.send(Message.newMethodReturn(msg, signature, sendable(body)));
     } catch (e) {

@@ -17,7 +17,7 @@ interface Control {
 }
 
 function linkStatus(s: unknown): boolean {
-  if (s !== 'good' && s !== 'bad') throw new DaemonError('InvalidArgs', `link status ${JSON.stringify(s)} is neither "good" nor "bad"`);
+  if (s !== 'good' && s !== 'bad') throw new DaemonError('InvalidArgs', `link status ${JSON.stringify(s)} is neither "good" nor "bad": give one of those`);
   return s === 'good';
 }
 

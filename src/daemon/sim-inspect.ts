@@ -44,7 +44,7 @@ const CODES = new Set(['EBUSY', 'ENOMEM', 'EINTR', 'EAGAIN', 'EIO']);
 function failNext(sim: SimHost, ioctl: unknown, code: unknown, count: unknown): void {
   if (typeof ioctl !== 'string' || !IOCTLS.has(ioctl)) throw new DaemonError('InvalidArgs', `ioctl ${JSON.stringify(ioctl)} cannot be failed here; use one of ${[...IOCTLS].join(', ')}`);
   if (typeof code !== 'string' || !CODES.has(code)) throw new DaemonError('InvalidArgs', `errno ${JSON.stringify(code)} is not one a kernel answers ${ioctl} with under load; use one of ${[...CODES].join(', ')}`);
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 10_000) throw new DaemonError('InvalidArgs', `count ${String(count)} is not between 1 and 10000`);
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 10_000) throw new DaemonError('InvalidArgs', `count ${String(count)} is not between 1 and 10000: give a count in that range`);
   for (let i = 0; i < count; i++) sim.card.failNext(ioctl, code);
 }
 

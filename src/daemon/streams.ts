@@ -1,4 +1,5 @@
 import type { Host } from '../kernel/host';
+import { linkClosedDetail, printable } from './link-detail';
 import type { Topology } from '../kernel/topology';
 import type { KmsDevice } from '../kernel/types';
 import type { OutputAssignment, PlaneAssignment } from '../kms/types';
@@ -137,8 +138,9 @@ export class DomainStreams {
         // handling threw) fails this stream alone: the link is closed, the rest go on.
         a.link.on('close', (err?: Error & { code?: string }) => {
           if (s.state !== 'streaming') return;
-          if (!err || err.code === 'EDF_PEER_CLOSED') return void Object.assign(s, { state: 'stopped', detail: 'QEMU closed the display link' });
-          Object.assign(s, { state: 'failed', detail: printable(`the display link was closed: ${err.message}`) });
+          const closed = linkClosedDetail(err);
+          Object.assign(s, closed);
+          if (closed.state === 'stopped') return;
           this.warn(`${keys}: ${s.detail}`);
         });
         Object.assign(s, {
@@ -200,11 +202,3 @@ function showing(l: DisplayListener, c: { received: number; bytesCopied: number 
   return `showing ${l.showing}${why}; ${c.received ? Math.round(c.bytesCopied / c.received) : 0} bytes copied per frame`;
 }
 
-/**
- * A detail fit for status and the log: what QEMU or its bus said may hold a NUL (which no D-Bus
- * string may, so the Streams reply would be dropped) or a newline; cut to 500 characters.
- */
-function printable(s: string): string {
-  const clean = s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean;
-}

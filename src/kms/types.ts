@@ -89,7 +89,7 @@ export class PlanRefused extends Error {
     readonly reasons: string[],
     readonly testOnlyCommits = 0,
   ) {
-    super(`${request}: no host plane fits: ${reasons.join('; ')}`);
+    super(`${request}: no host plane fits: ${reasons.join('; ')}; change the output's @connector or @mode, or the planes' @to or geometry, to what \`directflip probe\` lists`);
     this.name = 'PlanRefused';
   }
 }

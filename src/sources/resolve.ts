@@ -79,7 +79,7 @@ export function resolvePlane(host: Host, dev: KmsDevice, c: DomainConfig, p: Pla
         guest: { format: fb.pixelFormat, modifier: fb.modifiers[0] ?? 0n, width: fb.width, height: fb.height, kernelFbId: g.fbId, assumedBecause: null },
       };
     }
-    if (p.source === 'gvt-fb') throw new SourceError('EDF_SOURCE_UNAVAILABLE', p.path, `source gvt-fb is unavailable: ${g.why}`);
+    if (p.source === 'gvt-fb') throw new SourceError('EDF_SOURCE_UNAVAILABLE', p.path, `source gvt-fb is unavailable: ${g.why}; use source qemu-dbus (or auto) with display='on' and <graphics type='dbus'/>, or a kernel with Intel's direct-flip ABI`);
     gvtWhy = g.why;
   }
   if (p.source === 'vfio') {

@@ -59,7 +59,7 @@ export const planCommand: CommandModule<object, Args> = {
       throw e;
     }
     const config = from.config;
-    if (!config.directflip) throw new CliError(`${name}: domain ${config.name} is not configured for directflip (no <directflip> in <metadata>, and none of ${hostConfigCandidates(config, args.root).join(', ')})`, 1, { code: 'EDF_NOT_CONFIGURED' });
+    if (!config.directflip) throw new CliError(`${name}: domain ${config.name} is not configured for directflip (no <directflip> in <metadata>, and none of ${hostConfigCandidates(config, args.root).join(', ')}): add the metadata (\`directflip config --domain FILE …\` prints it) or write one of those files`, 1, { code: 'EDF_NOT_CONFIGURED' });
     // A simulated host lives in a temporary directory: an interrupt must not leave it behind.
     let host: ReturnType<typeof openHost> | undefined;
     const registered = cleanupOnInterrupt(() => host?.close());
