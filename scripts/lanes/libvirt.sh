@@ -80,7 +80,8 @@ if ! dpkg -s $PKGS >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends $PKGS >/dev/null || die "apt-get install $PKGS failed"
 fi
 LIBVIRT_VERSION=$(libvirtd --version | awk '{print $NF}')
-say "# libvirt $LIBVIRT_VERSION, QEMU $(qemu-system-x86_64 --version | sed -n '1s/^QEMU emulator version \([^ ]*\).*/\1/p')"
+QEMU_VERSION=$(qemu-system-x86_64 --version | sed -n '1s/^QEMU emulator version \([^ ]*\).*/\1/p')
+say "# libvirt $LIBVIRT_VERSION, QEMU $QEMU_VERSION"
 # Since libvirt 10.5 the release hook's 4th argument is the shutoff reason; before, it is "-".
 release_reason() { if printf '%s\n' 10.5.0 "$LIBVIRT_VERSION" | sort -V -C; then echo "$1"; else echo -; fi; }
 [ -f "$REPO/dist/hook.js" ] && [ -f "$REPO/dist/src/sources/bus-helper.js" ] || (npm run build >/dev/null) || die "npm run build failed"
@@ -167,6 +168,18 @@ sha_matches() {
   expect_eq "$got" "$want"
 }
 no_state() { ! grep -qsF "\"name\": \"$1\"" /run/directflip/domains/*.json || { say "state file for $1 left behind"; return 1; }; }
+# QEMU >= 9.2 hands a listener that lists org.qemu.Display1.Listener.Unix.Map (ours does) its
+# console's surface in a memfd (ScanoutMap/UpdateMap); older ones send the pixels (Scanout/Update).
+qemu_has_map() { printf '%s\n' 9.2.0 "$QEMU_VERSION" | sort -V -C; }
+stream_detail() { $DF status --json | node -e 'const s=JSON.parse(require("fs").readFileSync(0,"utf8")).streams.find(x=>x.domain===process.argv[1]);console.log(s?s.detail:"none")' "$1"; }
+# stream_path DOMAIN REGEX: the stream's detail names its path so, with the bytes copied per frame.
+stream_path() {
+  local d
+  d=$(stream_detail "$1")
+  say "# $1: $d"
+  printf '%s\n' "$d" | grep -qE "showing [0-9]+x[0-9]+ ($2)( \(.*\))?; [0-9]+ bytes copied per frame$" || { say "the stream of $1 does not show its picture by $2"; return 1; }
+  $DF status | grep -qE "$1 .* streaming .*\([0-9.]+ (B|KiB|MiB)/frame\)" || { say "status's COPIED column lacks the bytes per frame"; return 1; }
+}
 status_has_no() { ! $DF status --json | grep -q "\"domain\":\"$1\"" || { say "status still shows $1"; return 1; }; }
 
 # --- checks ---------------------------------------------------------------------------------
@@ -185,6 +198,12 @@ check "the bus helper on libvirt's per-VM bus runs as libvirt-qemu, not root" ex
 sleep 2 # SeaBIOS prints under TCG within a second or two
 check "the simulated monitor shows the firmware screen (artifact firmware-screen.png)" bash -c "$(declare -f shot png_has_text); DF='$DF'; ART='$ART'; REPO='$REPO'; shot firmware-screen && png_has_text '$ART/firmware-screen.png'"
 check "status reports the domain active with its qemu-dbus stream" bash -c "$DF status | grep -E 'df-tcg-vga +active' && $DF status | grep -E 'df-tcg-vga +directflip/output\[1\]/plane\[1\] +qemu-dbus +streaming'"
+say "# df-tcg-vga's stream: $(stream_detail df-tcg-vga)"
+if qemu_has_map; then
+  check "QEMU $QEMU_VERSION serves the console through Listener.Unix.Map; status says so, with the bytes copied per frame" stream_path df-tcg-vga 'map via udmabuf|map copying'
+else
+  check "QEMU $QEMU_VERSION (no Listener.Unix.Map before 9.2) keeps the pixel path; status says so, with the bytes copied per frame" stream_path df-tcg-vga pixels
+fi
 check "virsh destroy df-tcg-vga succeeds" $VIRSH destroy df-tcg-vga
 check "our hook saw stopped → release on destroy" expect_eq "$(node_events df-tcg-vga | cut -d';' -f4-)" "stopped end -;release end $(release_reason destroyed);"
 check "status no longer shows df-tcg-vga" status_has_no df-tcg-vga
