@@ -3,6 +3,7 @@
  * run against real ioctls: KMS on vkms, VFIO on an mbochs mdev.
  */
 import type { KmsDevice } from '../../src/kernel/types';
+import { addfb2Contract } from '../contract/addfb2.contract';
 import { kmsContract } from '../contract/kms.contract';
 import { vfioContract } from '../contract/vfio.contract';
 import { cardOf, collectMappings, guestDisable, guestMode, guestPan, mbochsMdev, native, openMdev, recordingBackend, sleep } from './guest';
@@ -36,6 +37,10 @@ kmsContract('vkms (real kernel)', () => {
     },
   };
 });
+
+// Every slot of ADDFB2's four arrays reaches the kernel, which refuses a value on a plane
+// XRGB8888 does not have: the addon drops none of a multi-plane buffer's planes.
+addfb2Contract('vkms (real kernel)', () => ({ open: () => native().openKms(cardOf('vkms')), close: () => collectMappings() }));
 
 vfioContract('mbochs (real kernel)', () => {
   const m = mbochsMdev('mbochs-medium');

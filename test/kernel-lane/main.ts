@@ -11,6 +11,8 @@ import './vfio.lane';
 import './vgem.lane';
 import './udmabuf.lane';
 import './qemu-dbus.lane';
+import './qemu-map.lane';
+import './qemu-dmabuf2.lane';
 import './ebusy.lane';
 import './pacing.lane';
 import './floor.lane';

@@ -14,6 +14,7 @@ import { MESSAGE, PeerLink } from '../../src/sources/dbus-peer';
 import type { PeerMessage } from '../../src/sources/dbus-peer';
 import { EventHub, sharedPipeline } from '../../src/sources/pipeline';
 import type { FramePipeline } from '../../src/sources/pipeline';
+import type { UdmabufOpener } from '../../src/sources/map-scanout';
 import { DisplayListener } from '../../src/sources/qemu-listener';
 import { ScanoutTarget } from '../../src/sources/scanout-target';
 import type { FlipLog } from './flip-log';
@@ -43,8 +44,8 @@ export interface QemuRig {
   /** What the listener logged and what the pipeline reported: both stay empty when all is well. */
   logs: string[];
   errors: Error[];
-  /** A Listener call QEMU makes and waits for. */
-  call(member: string, signature: string, body: unknown[]): Promise<PeerMessage>;
+  /** A Listener call QEMU makes and waits for; `iface`: Listener.Unix.Map's or ScanoutDMABUF2's own. */
+  call(member: string, signature: string, body: unknown[], iface?: string): Promise<PeerMessage>;
   buffer(width: number, height: number): GuestBuffer;
   /** The guest draws into its buffer through vgem's own mapping (its GPU, in life). */
   draw(b: GuestBuffer, px: (x: number, y: number) => number): void;
@@ -53,7 +54,8 @@ export interface QemuRig {
 }
 
 /** `dst`: where the guest's picture goes on the CRTC; `replyWithinMs`: the listener's bound. */
-export async function qemuRig(dev: KmsDevice, t: Topology, crtcId: number, dst: Rect, opts: { replyWithinMs?: number } = {}): Promise<QemuRig> {
+/** `udmabuf`: how the listener opens /dev/udmabuf for Listener.Unix.Map's zero-copy path. */
+export async function qemuRig(dev: KmsDevice, t: Topology, crtcId: number, dst: Rect, opts: { replyWithinMs?: number; udmabuf?: UdmabufOpener } = {}): Promise<QemuRig> {
   const vgem = native().openKms(cardOf('vgem'));
   const overlay = t.planes.find((p) => p.type === 'overlay');
   if (!overlay) throw new Error('vkms has no overlay plane (was it loaded with enable_overlay=1?)');
@@ -77,11 +79,11 @@ export async function qemuRig(dev: KmsDevice, t: Topology, crtcId: number, dst: 
   };
   const plane: PlaneAssignment = { key: 'console', from: 'primary', planeId: overlay.id, planeType: 'overlay', fbId: 0, src: { x: 0, y: 0, w: dst.w, h: dst.h }, dst, zpos: null, setZpos: false };
   const target = new ScanoutTarget(rec, t, plane, crtcId, joined.pipeline);
-  const listener = new DisplayListener(ours, target, { log: (m) => logs.push(m), replyWithinMs: opts.replyWithinMs });
+  const listener = new DisplayListener(ours, target, { log: (m) => logs.push(m), replyWithinMs: opts.replyWithinMs, udmabuf: opts.udmabuf });
   const disown = joined.pipeline.own([overlay.id], { retire: () => listener.retire(), error: (e) => errors.push(e) });
   return {
     vgem, overlay, pipeline: joined.pipeline, listener, log, replySent, logs, errors,
-    call: (member, signature, body) => qemu.call({ path: '/org/qemu/Display1/Listener', interface: LISTENER, member, signature, body }, 10_000),
+    call: (member, signature, body, iface = LISTENER) => qemu.call({ path: '/org/qemu/Display1/Listener', interface: iface, member, signature, body }, 10_000),
     buffer: (width, height) => {
       const d = vgem.createDumb(width, height, 32);
       const g = { handle: d.handle, fd: vgem.primeHandleToFd(d.handle, DRM_CLOEXEC | DRM_RDWR), pitch: d.pitch, size: d.size, width, height };

@@ -181,7 +181,7 @@ function diff(real: Json, sim: Json, path: string, out: string[]): void {
 const versioned = `vkms-${release().split('.').slice(0, 2).join('-')}`;
 const PROFILE = profileNames().includes(versioned) ? versioned : 'vkms';
 
-describe('topology: real vkms against the vkms simulator profile', () => {
+describe(`topology: real vkms against the ${PROFILE} simulator profile (examples/hosts/${PROFILE}.json)`, () => {
   let real: Record<string, Json>;
   let sim: Record<string, Json>;
 
