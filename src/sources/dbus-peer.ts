@@ -155,7 +155,7 @@ export class PeerLink extends EventEmitter {
       }
       this.rxChunks.push(r.data);
       this.rxLen += r.data.length;
-      this.fdQueue.push(...r.fds);
+      for (let i = 0; i < r.fds.length; i++) this.fdQueue.push(r.fds[i]);
       // Fds arrive with the first byte of their message; a peer that sends far more than its
       // messages claim is trying to exhaust ours.
       if (this.fdQueue.length > MAX_QUEUED_FDS) return this.close(new Error(`the peer sent more than ${MAX_QUEUED_FDS} file descriptors ahead of its messages`));

@@ -161,7 +161,8 @@ export function readHeader(buf: Buffer): Header {
   const { type, flags, serial, fields, fieldsEnd } = readBasicHeader(buf) ?? readHeaderChecked(buf);
   const bodyStart = pad8(fieldsEnd);
   if (serial === 0) bad('a message with serial 0');
-  for (const f of NEED[type]) if (fields[f] === undefined) bad(`a message of type ${type} without its ${f} field`);
+  const need = NEED[type];
+  for (let i = 0; i < need.length; i++) if (fields[need[i]] === undefined) bad(`a message of type ${type} without its ${need[i]} field`);
   const sig = (fields.signature as string | undefined) ?? '';
   checkSignatureCached(sig);
   const bodyLen = buf.length - bodyStart;

@@ -136,10 +136,10 @@ export class DmabufScanout {
   retire(): void {
     const r = this.recent;
     // A Map may lose entries while it is iterated: each is visited at most once.
-    for (const [key, c] of this.cache) {
-      const at = r.lastIndexOf(key);
+    for (const c of this.cache.values()) {
+      const at = r.lastIndexOf(c.key);
       if ((at >= 0 && at >= r.length - KEEP) || c === this.current || this.target.pipeline.inUse(c.fb)) continue;
-      this.drop(key, c);
+      this.drop(c.key, c);
     }
     let n = 0;
     for (const k of r) if (this.cache.has(k)) r[n++] = k;
