@@ -1,4 +1,5 @@
-import { ConfigError, parseDomainXml } from '../config';
+import { ConfigError } from '../config';
+import { configFor, hostConfigCandidates } from '../config/host-config';
 import type { DomainConfig, PlaneConfig } from '../config';
 import { decodeXml } from '../config/decode';
 import { attr, childElements, parseXml, plainChild, plainChildren } from '../config/xml';
@@ -16,19 +17,23 @@ function sourceOf(p: PlaneConfig, gvtFb: ReadonlySet<string>): 'gvt-fb' | 'qemu-
 }
 
 /** One domain XML against this host: its connectors, mdevs, D-Bus display and input. */
-export function domainChecks(file: string, xml: Buffer, probe: ProbeReport | null, gvtFb: ReadonlySet<string>, autoCreatesMdevs: boolean): CheckResult[] {
+export function domainChecks(file: string, xml: Buffer, root: string, probe: ProbeReport | null, gvtFb: ReadonlySet<string>, autoCreatesMdevs: boolean): CheckResult[] {
   let c: DomainConfig;
+  let from: ReturnType<typeof configFor>;
   try {
-    c = parseDomainXml(xml);
+    from = configFor(xml, root);
+    c = from.config;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return [{ id: 'domain.config', scope: 'domain', domain: file, mark: 'fail', text: `${file}: ${e.message}`, fix: `correct ${file} as the message says; \`directflip validate ${file}\` checks it again` }];
   }
   const at = (r: Result): CheckResult => ({ ...r, scope: 'domain', domain: c.name });
   if (!c.directflip) {
-    return [at({ id: 'domain.config', mark: 'fail', text: `domain ${c.name} (${file}) has no <directflip> in its <metadata>: nothing would be shown`, fix: `\`directflip config --connector CONNECTOR --mdev UUID --domain ${file}\` prints it with the \`virsh metadata\` line that sets it` })];
+    return [at({ id: 'domain.config', mark: 'fail', text: `domain ${c.name} (${file}) has no <directflip> in its <metadata>, and none of ${hostConfigCandidates(c, root).join(', ')} exists: nothing would be shown`, fix: `\`directflip config --connector CONNECTOR --mdev UUID --domain ${file}\` prints it with the \`virsh metadata\` line that sets it` })];
   }
-  const out: CheckResult[] = [at({ id: 'domain.config', mark: 'ok', text: `domain ${c.name} (${file}): configuration valid, ${c.directflip.outputs.length} output${c.directflip.outputs.length === 1 ? '' : 's'}` })];
+  const n = c.directflip.outputs.length;
+  const where = from.origin === 'domains.d' ? `from ${from.file} (the domain's <metadata> has none)` : `from the domain's <metadata>${from.ignored ? `; ${from.ignored} is ignored while it has one` : ''}`;
+  const out: CheckResult[] = [at({ id: 'domain.config', mark: 'ok', text: `domain ${c.name} (${file}): configuration valid, ${n} output${n === 1 ? '' : 's'}, ${where}` })];
   for (const o of c.directflip.outputs) out.push(at(connector(o.connector, probe)));
   const planes = c.directflip.outputs.flatMap((o) => o.planes);
   const uuids = [...new Set(planes.map((p) => p.mdev).filter((u): u is string => u !== null))];

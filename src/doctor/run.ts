@@ -104,7 +104,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       ...mdevChecks(ctx, probe?.mdevs ?? []),
       ...versionChecks(ctx),
       ...udmabufChecks(ctx),
-      ...domains.flatMap((d) => domainChecks(d.file, d.xml, probe, gvtFb, autoCreates)),
+      ...domains.flatMap((d) => domainChecks(d.file, d.xml, sys.root, probe, gvtFb, autoCreates)),
     ];
     const count = (m: CheckResult['mark']) => checks.filter((c) => c.mark === m).length;
     const counts = { ok: count('ok'), fail: count('fail'), warn: count('warn') };

@@ -232,6 +232,20 @@ describe('per-domain checks', () => {
     expect(one(r, 'domain.connector')).toMatchObject({ mark: 'fail', text: 'connector HDMI-A-1 on /dev/dri/card0 is disconnected', fix: expect.stringContaining('plug a monitor into HDMI-A-1') });
   });
 
+  test('a domain configured in /etc/directflip/domains.d under the root: checked the same, and doctor says where it came from', async () => {
+    const root = temp();
+    const kiosk = readFileSync(KIOSK, 'utf8');
+    const element = /<df:directflip[\s\S]*<\/df:directflip>/.exec(kiosk)![0];
+    const dir = join(root, 'etc/directflip/domains.d');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.xml'), element);
+    const bare = kioskWith((x) => x.replace(/<metadata>[\s\S]*<\/metadata>/, ''));
+    const r = await doctor('sim:gvt-skylake', root, [bare]);
+    expect(one(r, 'domain.config')).toMatchObject({ mark: 'ok', text: expect.stringContaining(`1 output, from ${join(dir, '5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.xml')} (the domain's <metadata> has none)`) });
+    expect(one(r, 'domain.connector').mark).toBe('ok');
+    expect(one(await doctor('sim:gvt-skylake', temp(), [bare]), 'domain.config')).toMatchObject({ mark: 'fail', text: expect.stringContaining('etc/directflip/domains.d/5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.xml') });
+  });
+
   test('an evdev input passes the hint; no metadata and invalid metadata are ✘ with what to do', async () => {
     const withInput = kioskWith((x) => x.replace('<graphics type', "<input type='evdev'><source dev='/dev/input/by-id/kbd-event-kbd' grab='all' grabToggle='ctrl-ctrl'/></input>\n    <graphics type"));
     expect(one(await doctor('sim:gvt-skylake', temp(), [withInput]), 'domain.input').mark).toBe('ok');
