@@ -30,7 +30,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 function hostWith(udmabuf: boolean): SimHost {
   const p = loadProfile('vkms');
-  return new SimHost(udmabuf ? p : ({ ...p, userspace: { modules: [] } } as typeof p));
+  return new SimHost(udmabuf ? p : { ...p, userspace: { modules: [] } });
 }
 async function rigOn(h: SimHost, w = W, hh = H): Promise<ListenerRig> {
   return listenerRig(h, { w, h: hh, dst: DST, replyWithinMs: 10_000, udmabuf: () => h.openUdmabuf('/dev/udmabuf') });

@@ -7,6 +7,7 @@ import { SimCard } from './kms-card';
 import { resumeKernel, snapshotKernel } from './kms-persist';
 import type { HostProfile } from './profile';
 import { SimUdmabuf } from './udmabuf';
+import { USERSPACE_DEFAULTS } from './userspace-profile';
 import { SimVfio } from './vfio';
 
 /**
@@ -82,7 +83,7 @@ export class SimHost implements KernelBackend {
    * lists udmabuf unless the profile says otherwise); ENOENT elsewhere, as open() answers.
    */
   openUdmabuf(path: string): UdmabufDevice {
-    const modules = (this.profile as { userspace?: { modules?: string[] } }).userspace?.modules ?? ['udmabuf'];
+    const modules = this.profile.userspace?.modules ?? USERSPACE_DEFAULTS.modules;
     if (path !== '/dev/udmabuf' || !modules.includes('udmabuf')) throw kernelError('ENOENT', 'open', path);
     return new SimUdmabuf(this.nextDeviceFd++, this.dmabufs);
   }
