@@ -69,7 +69,9 @@ export function hookChecks(ctx: DoctorContext): CheckResult[] {
 }
 
 /**
- * libvirt looks for hooks once, when its daemon starts (virHookInitialize): a daemon that found
+ * libvirt looks for hooks once, when its daemon starts (virHookInitialize; docs/hooks.rst: "If a
+ * hook script is added to a host after the libvirt daemon is already running, it won't be used
+ * until the libvirt daemon next starts"): a daemon that found
  * no qemu hook then never runs one until it restarts. It runs every qemu.d entry at call time
  * once it found any, so the oldest qemu hook is the one that counts.
  */

@@ -36,15 +36,17 @@ export const FACTS: readonly Fact[] = [
     what: "QEMU's D-Bus display (-display dbus, org.qemu.Display1)",
     needs: { qemu: '7.0.0' },
     use: 'source qemu-dbus: a running guest\'s planes through its QEMU',
-    // libvirt's patch adding <graphics type='dbus'/> bumps tests/domaincapsdata/qemu_7.0.0-*.xml: the first QEMU with it.
-    checked: "libvirt's graphics-dbus patch (libvir-list, Marc-André Lureau) enables it from qemu_7.0.0 caps; ui/dbus-display1.xml in qemu/qemu",
+    // qemu-options.hx: "``dbus`` Export the display over D-Bus interfaces. (Since 7.0)"; libvirt's
+    // graphics-dbus patch bumps tests/domaincapsdata/qemu_7.0.0-*.xml, the first QEMU caps with it.
+    checked: 'qemu/qemu qemu-options.hx: -display dbus "(Since 7.0)"; libvir-list graphics-dbus series (msg224704) enables it from qemu_7.0.0 caps',
   },
   {
     id: 'libvirt-dbus-graphics',
     what: "libvirt's <graphics type='dbus'/> (a private bus per VM)",
     needs: { libvirt: '8.4.0' },
     use: 'source qemu-dbus under libvirt: the bus address in the live XML from the start hook on',
-    checked: "libvirt docs/formatdomain.rst 'dbus' graphics (since 8.4.0); design §1",
+    // The series' later posting (libvir-list msg229398, spring 2022) is what 8.4.0 (June 2022) shipped.
+    checked: "libvir-list graphics-dbus series (msg229398), released in libvirt 8.4.0; design §1 (not re-read in formatdomain.rst here)",
   },
   {
     id: 'listener-unix-map',
@@ -75,14 +77,14 @@ export const FACTS: readonly Fact[] = [
     what: "libvirt hook drop-ins in /etc/libvirt/hooks/qemu.d/",
     needs: { libvirt: '6.5.0' },
     use: 'the hook installs as qemu.d/50-directflip beside other hooks',
-    checked: 'libvirt.org/hooks.html: "Since 6.5.0, you can also place several hook scripts in the directories /etc/libvirt/hooks/<driver>.d/"',
+    checked: 'libvirt/libvirt docs/hooks.rst: ":since:`Since 6.5.0`, you can also place several hook scripts in the directory /etc/libvirt/hooks/qemu.d/"',
   },
   {
     id: 'release-shutoff-reason',
     what: "the release hook's 4th argument is the shutoff reason (destroyed, failed, …)",
     needs: { libvirt: '10.5.0' },
     use: 'logged at release; before 10.5 the argument is "-"',
-    checked: 'the libvirt lane on libvirt 11.3 checks it (scripts/lanes/libvirt.sh release_reason); issue 14 item 4',
+    checked: 'libvirt/libvirt docs/hooks.rst: "The shutoff-reason argument (:since:`since 10.5.0`; before that \'-\' was passed instead)"; the libvirt lane on 11.3 checks it',
   },
   {
     id: 'udmabuf',
