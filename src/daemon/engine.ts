@@ -67,7 +67,7 @@ export class Engine {
       shown: () => [...this.live.values()].filter((l) => l.record.state === 'active').map((l) => ({ uuid: l.record.uuid, name: l.record.name, outputs: l.record.plan.outputs })),
       pause: (uuid) => this.stopStreams(this.live.get(uuid)!)?.free(),
       reshow: (uuid, t) => this.reshow(this.live.get(uuid)!, t),
-    });
+    }, { procRoot: host.sys.at('proc') }); // who holds master is named from the host's own /proc
   }
 
   /** Operations run strictly one after another; after shutdown() they are refused. */

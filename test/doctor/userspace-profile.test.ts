@@ -1,6 +1,9 @@
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseDomainXml } from '../../src/config';
+import { Engine } from '../../src/daemon/engine';
+import { Journal } from '../../src/daemon/journal';
 import { openHost } from '../../src/kernel/host';
 import { loadProfile } from '../../src/kernel/sim/load-profile';
 
@@ -57,4 +60,18 @@ test('the sim root shows the profile\'s userspace as /proc, the binaries and mod
   writeFileSync(join(dir, 'proc/1234/comm'), 'renamed\n');
   openHost('sim:gvt-skylake-compositor', { root: dir }).close();
   expect(readFileSync(join(dir, 'proc/1234/comm'), 'utf8')).toBe('renamed\n');
+});
+
+test('the daemon names the compositor of a simulated host from that host\'s /proc, as doctor does', async () => {
+  const host = openHost('sim:gvt-skylake-compositor', { root: dir });
+  const run = mkdtempSync(join(tmpdir(), 'directflip-run-'));
+  const e = new Engine(host, new Journal(run), () => undefined);
+  try {
+    const kiosk = parseDomainXml(readFileSync(join(__dirname, '..', '..', 'examples', 'gvt-kiosk-hdmi.xml')));
+    await expect(e.prepare(kiosk)).rejects.toMatchObject({ kind: 'Refused', message: expect.stringContaining('DRM master of /dev/dri/card0 is held by gnome-shell (pid 1234) (EBUSY)') });
+  } finally {
+    await e.shutdown();
+    host.close();
+    rmSync(run, { recursive: true, force: true });
+  }
 });
