@@ -13,7 +13,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { DRM_FORMAT, DRM_MODE_ATOMIC } from '../src/kernel/constants';
 import { kernelError } from '../src/kernel/errors';
 import { openHost } from '../src/kernel/host';
-import { memfdCreate, socketPair } from '../src/kernel/native-socket';
+import { F_SEAL_SHRINK, MFD_ALLOW_SEALING, memfdAddSeals, memfdCreate, socketPair } from '../src/kernel/native-socket';
 import { readTopology } from '../src/kernel/topology';
 import type { DrmEvent, KmsDevice } from '../src/kernel/types';
 import type { PeerMessage } from '../src/sources/dbus-peer';
@@ -112,7 +112,8 @@ async function rig(show: boolean, bare = false): Promise<Rig> {
   if (show) {
     pipeline = new FramePipeline(dev, crtc, new EventHub(dev), () => listener?.retire());
     const plane = { key: 'p', from: 'primary' as const, planeId: overlay.id, planeType: 'overlay' as const, fbId: 0, src: { x: 0, y: 0, w: W, h: H }, dst: { x: 0, y: 0, w: W, h: H }, zpos: null, setZpos: false };
-    listener = new DisplayListener(ours, new ScanoutTarget(dev, t, plane, crtc, pipeline));
+    // udmabuf as the daemon opens it: the Map path shows a sealed memfd in place.
+    listener = new DisplayListener(ours, new ScanoutTarget(dev, t, plane, crtc, pipeline), { udmabuf: () => host.backend.openUdmabuf('/dev/udmabuf') });
   } else {
     ours.on('message', (m: PeerMessage) => {
       for (const fd of m.fds) closeSync(fd);
@@ -205,8 +206,10 @@ export async function dmabufRun(frames: number, show: boolean, bare = false): Pr
 /** Listener.Unix.Map: the guest's memory shared once (ScanoutMap), damage reported by UpdateMap. */
 async function mapRun(frames: number, show: boolean): Promise<PathRun> {
   const r = await rig(show);
-  const fd = memfdCreate('guest-vram');
+  // Sealed against shrinking, as udmabuf requires (QEMU 10.0's memfd is not: then it is copied).
+  const fd = memfdCreate('guest-vram', MFD_ALLOW_SEALING);
   ftruncateSync(fd, W * H * 4);
+  memfdAddSeals(fd, F_SEAL_SHRINK);
   const run: PathRun = { path: 'Map', frames, latencies: [], gcPauses: [], majorGc: [], cpuMsPerS: 0, bytesCopied: 0, fullFrameBytes: frames * W * H * 4, served: true, flipped: 0, replaced: 0 };
   try {
     await r.call('ScanoutMap', 'huuuuu', [fd, 0, W, H, W * 4, PIXMAN.x8r8g8b8], MAP);
