@@ -4,6 +4,7 @@ import { FD_WRITABLE, recvWithFds, sendWithFds, watchFd } from '../kernel/native
 import type { FdWatcher } from '../kernel/native-socket';
 
 import { messageLength, PeerProtocolError, quoted, readBody, readBodyDirect, readHeader } from './dbus-wire';
+import { authStep } from './peer-auth';
 import { PendingCalls } from './peer-calls';
 import { marshalBasic } from './wire-write';
 
@@ -172,30 +173,17 @@ export class PeerLink extends EventEmitter {
     while ((nl = this.authLines.indexOf('\r\n')) >= 0) {
       const line = this.authLines.slice(0, nl);
       this.authLines = this.authLines.slice(nl + 2);
-      if (this.role === 'server') {
-        if (line.replace(/^\0/, '').startsWith('AUTH EXTERNAL')) this.write(Buffer.from('OK 0123456789abcdef0123456789abcdef\r\n'));
-        else if (line === 'NEGOTIATE_UNIX_FD') this.write(Buffer.from('AGREE_UNIX_FD\r\n'));
-        else if (line === 'BEGIN') {
-          this.state = 'open';
-          this.keepRx(Buffer.from(this.authLines, 'latin1'));
-          this.authLines = '';
-          this.authDone.resolve();
-          return;
-        } else this.write(Buffer.from('ERROR\r\n'));
-        continue;
-      }
-      // dbus-daemon answers an EXTERNAL without initial response with an empty DATA challenge.
-      if (line === 'DATA') this.write(Buffer.from('DATA\r\n'));
-      else if (line.startsWith('OK ')) this.write(Buffer.from('NEGOTIATE_UNIX_FD\r\n'));
-      else if (line === 'AGREE_UNIX_FD') {
-        this.write(Buffer.from('BEGIN\r\n'));
+      const step = authStep(this.role, line);
+      if (step.refused) return this.close(new Error(`authentication refused: ${quoted(line)}`));
+      if (step.send) this.write(Buffer.from(step.send));
+      if (step.open) {
         this.state = 'open';
         // Anything after the last auth line is already the first message.
         this.keepRx(Buffer.from(this.authLines, 'latin1'));
         this.authLines = '';
         this.authDone.resolve();
         return;
-      } else return this.close(new Error(`authentication refused: ${quoted(line)}`));
+      }
     }
   }
 
