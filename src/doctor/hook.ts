@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { atLeast, fact, short } from '../versions/facts';
 import type { CheckResult, DoctorContext } from './types';
-import { fail, ok, onRoot, warn } from './types';
+import { fail, ok, onRoot } from './types';
 
 export const HOOK_PATH = 'etc/libvirt/hooks/qemu.d/50-directflip';
 /** USER_HZ: /proc/<pid>/stat counts its start in these after boot (100 on every Linux architecture libvirt runs on). */
@@ -79,10 +79,9 @@ function noticed(ctx: DoctorContext, hookMtime: number): CheckResult {
   const daemons = libvirtDaemons(ctx);
   const oldest = Math.min(hookMtime, ...otherQemuHooks(ctx));
   if (!daemons.length) {
+    // Both daemons look for hooks as they start, and systemd starts either on the first connection.
     const d = ctx.versions.libvirt?.daemon ?? 'virtqemud';
-    return d === 'virtqemud'
-      ? ok('hook.noticed', 'virtqemud is not running: it finds the hook when it next starts (socket activation, on the first connection)')
-      : warn('hook.noticed', 'libvirtd is not running: it finds the hook when it starts', 'start it: `systemctl start libvirtd`');
+    return ok('hook.noticed', `${d} is not running: it finds the hook when it next starts (socket activation, on the first connection)`);
   }
   const late = daemons.filter((d) => d.startedAt < oldest);
   if (!late.length) return ok('hook.noticed', `${daemons.map((d) => `${d.comm} (pid ${d.pid})`).join(' and ')} started after the hook was installed: it runs it`);
