@@ -58,7 +58,12 @@ export function readDmabuf2(body: unknown[], fds: number[]): DmabufLayout {
   if (handles.length !== fds.length || handles.some((h, i) => h !== fds[i])) bad(`names ${handles.length} dma-bufs but the message brought ${fds.length} file descriptors`);
   const info = formatInfo(fourcc);
   if (!info) bad(`format 0x${fourcc.toString(16)} (${printableFourcc(fourcc)}) is not one directflip can describe`);
-  if (nPlanes !== info.cpp.length) bad(`says ${nPlanes} planes, but ${printableFourcc(fourcc)} has ${info.cpp.length}`);
+  // A modifier may add auxiliary planes (i915's CCS: a control surface per colour plane), whose
+  // layout only the driver knows (its get_format_info): those are left to ADDFB2 to judge.
+  const aux = BigInt(modifier) !== DRM_FORMAT_MOD.INVALID && BigInt(modifier) !== DRM_FORMAT_MOD.LINEAR;
+  if (aux ? nPlanes < info.cpp.length || nPlanes > 4 : nPlanes !== info.cpp.length) {
+    bad(`says ${nPlanes} planes, but ${printableFourcc(fourcc)} has ${info.cpp.length}${aux ? ' (and a modifier at most 4 in all)' : ''}`);
+  }
   if (handles.length > nPlanes) bad(`carried ${handles.length} dma-bufs for ${nPlanes} planes`);
   if (offsets.length !== nPlanes || strides.length !== nPlanes) bad(`gave ${offsets.length} offsets and ${strides.length} strides for ${nPlanes} planes`);
   if (!width || !height || !bw || !bh) bad(`has an empty picture (${width}x${height}) or backing (${bw}x${bh})`);
@@ -69,6 +74,7 @@ export function readDmabuf2(body: unknown[], fds: number[]): DmabufLayout {
     const ph = i === 0 ? bh : Math.ceil(bh / info.vsub);
     const pitch = strides[i];
     const buf = Math.min(i, fds.length - 1);
+    if (i >= info.cpp.length) return { fd: fds[buf], offset, pitch };
     if (pitch < pw * info.cpp[i]) bad(`plane ${i}: stride ${pitch} is less than its ${pw} pixels take (${pw * info.cpp[i]} bytes)`);
     const end = offset + pitch * (ph - 1) + pw * info.cpp[i];
     if (offset + pitch * ph > U32) bad(`plane ${i}: offset ${offset} + ${ph} rows of ${pitch} bytes ends beyond 4 GiB`);

@@ -1,4 +1,4 @@
-import { DRM_CAP, DRM_CLIENT_CAP, DRM_FORMAT, DRM_FORMAT_MOD, DRM_MODE_ATOMIC } from '../../src/kernel/constants';
+import { DRM_CAP, DRM_CLIENT_CAP, DRM_FORMAT, DRM_FORMAT_MOD, DRM_MODE_ATOMIC, DRM_MODE_FB_MODIFIERS } from '../../src/kernel/constants';
 import { newSimBuffer } from '../../src/kernel/sim/buffers';
 import { errOf } from '../contract/kms.contract';
 import { simHost, simKms } from '../helpers/sim';
@@ -78,7 +78,11 @@ test('ADDFB2 checks as framebuffer_check() does, and GEM lookups come last (ENOE
   const base = { width: 64, height: 64, pixelFormat: DRM_FORMAT.XRGB8888, flags: 0, handles: [d.handle], pitches: [d.pitch], offsets: [0], modifiers: [0n] };
   expect(dev.addFb2({ ...base, flags: 1 })).toBeGreaterThan(0); // DRM_MODE_FB_INTERLACED is accepted
   expect(errOf(() => dev.addFb2({ ...base, flags: 4 })).code).toBe('EINVAL');
-  expect(errOf(() => dev.addFb2({ ...base, handles: [d.handle, d.handle], pitches: [d.pitch, d.pitch], offsets: [0, 0] })).code).toBe('EINVAL');
+  // An unused plane's handle and pitch: ignored without DRM_MODE_FB_MODIFIERS (pre-modifier
+  // userspace left them dirty), EINVAL with it.
+  const dirty = { ...base, handles: [d.handle, d.handle], pitches: [d.pitch, d.pitch], offsets: [0, 0] };
+  expect(dev.addFb2(dirty)).toBeGreaterThan(0);
+  expect(errOf(() => dev.addFb2({ ...dirty, flags: DRM_MODE_FB_MODIFIERS })).code).toBe('EINVAL');
   expect(errOf(() => dev.addFb2({ ...base, modifiers: [DRM_FORMAT_MOD.I915_X_TILED] })).code).toBe('EINVAL');
   expect(errOf(() => dev.addFb2({ ...base, handles: [77] })).code).toBe('ENOENT');
   expect(errOf(() => dev.addFb2({ ...base, height: 65 })).code).toBe('EINVAL');

@@ -150,6 +150,19 @@ test('numbers that describe no buffer are refused with the reason, every fd clos
   expect(shown(140, 55)).toEqual([255, 255, 255]);
 });
 
+test('a modifier may bring auxiliary planes (CCS): their layout is left to ADDFB2, which judges it', async () => {
+  const fd = dmabuf(16384, []);
+  const before = fdSnapshot();
+  const ccs = (planes: number) =>
+    call('ScanoutDMABUF2', SIG, [[fd], 0, 0, W, H, [0, 12288].slice(0, planes), [W * 4, 128].slice(0, planes), planes, DRM_FORMAT.XRGB8888, W, H, DRM_FORMAT_MOD.I915_Y_TILED_CCS, false]);
+  // vkms lists no Intel modifier: the kernel refuses, not the listener's own checks.
+  expect(await refusal(ccs(2))).toMatch(/EINVAL: DRM_IOCTL_MODE_ADDFB2 failed/);
+  expect(await refusal(ccs(1))).toMatch(/EINVAL: DRM_IOCTL_MODE_ADDFB2 failed/);
+  expect(await refusal(call('ScanoutDMABUF2', SIG, [[fd], 0, 0, W, H, [0, 0, 0, 0, 0], [256, 256, 256, 256, 256], 5, DRM_FORMAT.XRGB8888, W, H, DRM_FORMAT_MOD.I915_Y_TILED_CCS, false]))).toMatch(/says 5 planes, but "XR24" has 1 \(and a modifier at most 4 in all\)/);
+  expect(fdsOpenedSince(before)).toEqual([]);
+  expect(host.card.gemHandleCount).toBe(0);
+});
+
 test('a ScanoutDMABUF2 of the wrong signature, or with more fds than planes exist, closes the link with the reason', async () => {
   const fd = dmabuf(4096, []);
   const before = fdSnapshot();
