@@ -65,12 +65,12 @@ export class BusKeeper implements BusLike {
 
   async requestName(name: string, flags: number): Promise<number> {
     this.names.push({ name, flags });
-    if (!this.bus) throw Object.assign(new Error(`not connected to ${this.where}`), { code: 'ENOTCONN' });
+    if (!this.bus) throw Object.assign(new Error(`not connected to ${this.where} (directflipd reconnects on its own; check the bus with systemctl status dbus if it lasts)`), { code: 'ENOTCONN' });
     return this.bus.requestName(name, flags);
   }
 
   call(msg: Msg): Promise<Msg | null> {
-    if (!this.bus) return Promise.reject(Object.assign(new Error(`the connection to ${this.where} is lost; reconnecting`), { code: 'ENOTCONN' }));
+    if (!this.bus) return Promise.reject(Object.assign(new Error(`the connection to ${this.where} is lost; reconnecting (directflipd does it on its own; check the bus with systemctl status dbus if it lasts)`), { code: 'ENOTCONN' }));
     return this.bus.call(msg);
   }
 

@@ -19,7 +19,7 @@ export async function connectBus(address: string | undefined, timeoutMs: number)
   } catch (e) {
     bus.disconnect();
     const err = e as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`cannot connect to ${where}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' ')), { code: err.code ?? 'ECONNREFUSED' });
+    throw Object.assign(new Error(`cannot connect to ${where}: ${err.code ?? ''} ${err.message}; check that a D-Bus daemon listens there (systemctl status dbus) and the address is right`.replace(/\s+/g, ' ')), { code: err.code ?? 'ECONNREFUSED' });
   }
   return bus;
 }

@@ -14,6 +14,11 @@ export interface ErrorCodeEntry {
   by: Printer[];
   /** What goes wrong, for the docs. */
   when: string;
+  /**
+   * Set where the message is another one's, passed on: the code names how it came, the text is
+   * the one already checked under its own code.
+   */
+  passesOn?: string;
 }
 
 const DBUS = 'io.github.directflip1.Error.';
@@ -60,6 +65,18 @@ export const ERROR_CODES: readonly ErrorCodeEntry[] = [
   { code: 'EDF_PEER_PROTOCOL', by: ['daemon'], when: 'QEMU sent a message that breaks the D-Bus wire protocol or the listener signatures' },
   { code: 'EDF_PEER_HANDLER', by: ['daemon'], when: 'handling a message QEMU sent failed' },
   { code: 'EDF_BAD_DMABUF_LAYOUT', by: ['daemon'], when: 'a ScanoutDMABUF2 buffer layout that cannot be a framebuffer' },
+  // errno names, where the meaning is the errno's, given by directflip with its own message.
+  { code: 'ENODEV', by: ['cli', 'daemon'], when: 'no DRM device under /dev/dri on the native host' },
+  { code: 'EISDIR', by: ['cli'], when: 'a command was given a directory where it reads a file' },
+  { code: 'ENOENT', by: ['cli'], when: 'uninstall with nothing installed under --prefix, or an mdev with no sysfs entry' },
+  { code: 'EBUSY', by: ['cli', 'daemon'], when: 'a simulated kernel on --root belongs to a process that still runs' },
+  { code: 'ECONNREFUSED', by: ['cli', 'hook', 'daemon'], when: 'no D-Bus daemon answers at the address' },
+  { code: 'ENOTCONN', by: ['daemon'], when: "directflipd's bus connection is down while it reconnects" },
+  { code: 'ETIMEDOUT', by: ['cli', 'hook', 'daemon'], when: 'a D-Bus call (to directflipd, QEMU or the bus) got no answer in time' },
+  { code: 'EINVAL', by: ['daemon'], when: "a simulated host's intel_vgpu/plane_id_index was written a value the kernel refuses" },
+  { code: 'EIO', by: ['cli'], when: 'reading a file failed with no errno of its own', passesOn: 'the message of a file that cannot be read (`cannot read FILE (CODE): …`), checked under EISDIR, with EIO as its code' },
+  { code: 'EDBUS', by: ['cli', 'hook'], when: 'directflipd answered with a D-Bus error', passesOn: "the D-Bus error's own text: directflipd's refusals, each checked under its io.github.directflip1.Error name" },
+  { code: 'EDAEMON', by: ['cli'], when: 'screenshot: the call to directflipd failed without a D-Bus error name or errno', passesOn: "the failure's own text, after `directflipd: `" },
   // D-Bus errors directflipd answers with (the hook and status print them).
   { code: `${DBUS}InvalidConfig`, by: ['daemon', 'hook'], when: 'the domain configuration is invalid (libvirt aborts the start)' },
   { code: 'org.freedesktop.DBus.Error.InvalidArgs', by: ['daemon', 'hook'], when: 'a call with the wrong arguments, or argv naming another domain than the XML' },

@@ -96,7 +96,7 @@ function simHost(profileSpec: string, opts: { vblank?: 'manual' | 'timer'; root?
     const attr = {
       write: (v: string) => {
         const n = v.trim();
-        if (n !== '1' && n !== '2') throw Object.assign(new Error(`EINVAL: plane_id_index takes 1 (primary) or 2 (cursor), not ${n}`), { code: 'EINVAL' });
+        if (n !== '1' && n !== '2') throw Object.assign(new Error(`EINVAL: plane_id_index takes 1 (primary) or 2 (cursor), not ${n}: write one of those`), { code: 'EINVAL' });
         plane = n === '1' ? 'primary' : 'cursor';
       },
       read: () => `${sim.vfio.directFlipFb(uuid, plane)}\n`,

@@ -74,7 +74,7 @@ export class PendingCalls {
     for (const [serial, c] of this.calls) {
       if (c.deadline <= now) {
         this.calls.delete(serial);
-        c.reject(Object.assign(new Error(`${c.iface}.${c.member} got no answer within ${c.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+        c.reject(Object.assign(new Error(`${c.iface}.${c.member} got no answer within ${c.timeoutMs} ms: the guest's QEMU may be stuck or paused; check it (virsh domstate)`), { code: 'ETIMEDOUT' }));
       } else next = Math.min(next, c.deadline);
     }
     if (next < Infinity) this.arm(next);

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseDomainXml } from '../../src/config';
 import { configFor } from '../../src/config/host-config';
+import { BusKeeper } from '../../src/daemon/bus-keeper';
+import { connectBus } from '../../src/daemon/connect';
 import { Engine } from '../../src/daemon/engine';
 import { Journal } from '../../src/daemon/journal';
 import { checkRecord } from '../../src/daemon/journal-schema';
@@ -15,6 +17,7 @@ import { openHost } from '../../src/kernel/host';
 import type { Host } from '../../src/kernel/host';
 import { readDmabuf2 } from '../../src/sources/dmabuf-layout';
 import { readHeader } from '../../src/sources/dbus-wire';
+import { withTimeout } from '../../src/util/timeout';
 import { runCli } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
 
@@ -179,6 +182,58 @@ export const SAMPLES: Record<string, () => Sample | Promise<Sample>> = {
     } finally {
       other.kill();
       rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  ENODEV: () => {
+    const root = temp();
+    try {
+      return { message: thrown(() => openHost('native', { root })), thing: '/dev/dri' };
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+  EISDIR: () => ({ message: cliError(['validate', tmpdir()]).message, thing: tmpdir() }),
+  ENOENT: () => {
+    const root = temp();
+    try {
+      return { message: cliError(['uninstall', '--prefix', root]).message, thing: join(root, 'var/lib/directflip/install-manifest.json') };
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+  EBUSY: () => {
+    // The simulated kernel on a root, last saved by a node process that still runs.
+    const root = temp();
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      openHost('sim:gvt-skylake', { root }).close();
+      const state = join(root, 'sim-kernel', 'state.json');
+      writeFileSync(state, JSON.stringify({ ...JSON.parse(readFileSync(state, 'utf8')), pid: other.pid }));
+      return { message: thrown(() => openHost('sim:gvt-skylake', { root })), thing: `running process ${other.pid}` };
+    } finally {
+      other.kill();
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+  ECONNREFUSED: async () => {
+    // connect(2) to a path that is no socket is refused.
+    const dir = temp();
+    try {
+      writeFileSync(join(dir, 'bus'), '');
+      return { message: (await rejected(connectBus(`unix:path=${join(dir, 'bus')}`, 2000))).message, thing: join(dir, 'bus') };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  ENOTCONN: async () => ({ message: (await rejected(new BusKeeper('unix:path=/run/nowhere', () => undefined).requestName('io.github.directflip1', 4))).message, thing: 'unix:path=/run/nowhere' }),
+  ETIMEDOUT: async () => ({ message: (await rejected(withTimeout(new Promise(() => undefined), 10, 'directflipd Status'))).message, thing: 'directflipd Status' }),
+  EINVAL: () => {
+    const host = openHost('sim:gvt-skylake-directflip');
+    try {
+      const attr = join(host.sys.mdevDevice('c2177883-f1bb-47f0-914d-32a22e3a8804'), 'intel_vgpu', 'plane_id_index');
+      return { message: thrown(() => host.sysfs.write(realpathSync(attr), '7')), thing: 'plane_id_index' };
+    } finally {
+      host.close();
     }
   },
   // The daemon logs a damaged record at start as it reads the journal.
