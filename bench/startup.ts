@@ -66,7 +66,7 @@ export function startupAttempts(dir: string, rounds: number, name: string, xml: 
     if (k < 0) return row({ row: `hook prepare start-up, ${v.name}`, budget: 'report', measured: NaN, baseline: plain, unit: 'ms', baselineWhat: 'the bundle without a code cache, median', note: v.built }, null);
     samples[v.name] = all[1 + k];
     const m = median(all[1 + k]);
-    const extra = v.name.includes('code cache') ? `; cache ${(cacheBytes / 1024).toFixed(0)} KiB` : '';
+    const extra = v.name.includes('+ V8 code cache') ? `; cache ${(cacheBytes / 1024).toFixed(0)} KiB` : '';
     return row({ row: `hook prepare start-up, ${v.name}, median`, budget: 'report', measured: m, baseline: plain, unit: 'ms', baselineWhat: 'the bundle without a code cache, median', note: `our share beyond node -e 0 (${node.toFixed(1)} ms): ${(m - node).toFixed(1)} ms${v.built ? `; built in ${v.built}` : ''}${extra}` }, null);
   });
   return { rows, samples };
