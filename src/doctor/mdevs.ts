@@ -31,7 +31,8 @@ function parentDriver(ctx: DoctorContext, uuid: string): string {
     const parentDir = dirname(join(dirname(ctx.sys.mdevDevice(uuid)), readlinkSync(ctx.sys.mdevDevice(uuid))));
     return basename(readlinkSync(join(parentDir, 'driver')));
   } catch {
-    return 'unknown driver';
+    // mbochs and mdpy register a virtual parent, which no driver binds.
+    return 'a virtual parent, no driver';
   }
 }
 

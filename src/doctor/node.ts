@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import type { CheckResult, DoctorContext } from './types';
 import { fail, ok, warn } from './types';
@@ -27,14 +28,25 @@ function apparmorOn(ctx: DoctorContext): boolean {
   }
 }
 
+/** What `NODE --version` says, bounded; null when it does not run. */
+function versionOf(node: string): string | null {
+  if (node === process.execPath) return process.version;
+  const r = spawnSync(node, ['--version'], { encoding: 'utf8', timeout: 5000, maxBuffer: 4096, env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' } });
+  return r.status === 0 ? (/^v\d+\.\d+\.\d+/.exec(r.stdout.trim())?.[0] ?? null) : null;
+}
+
 export function nodeChecks(ctx: DoctorContext): CheckResult[] {
   const out: CheckResult[] = [];
-  const major = Number(/^v(\d+)/.exec(process.version)?.[1] ?? 0);
-  out.push(major >= NODE_MAJOR
-    ? ok('node.version', `node ${process.version} (directflip needs ≥ ${NODE_MAJOR})`)
-    : fail('node.version', `node ${process.version} is older than ${NODE_MAJOR}`, `install node ≥ ${NODE_MAJOR} (Debian 12: \`apt install nodejs\` gives 18; use NodeSource's 20.x), then \`directflip install\` again`));
   // node is a program of the machine running directflip, not of a test root: its path is checked as is.
   const node = hookNode(ctx);
+  // The version that matters is the hook's node's, which may not be the one running doctor.
+  const version = versionOf(node.path);
+  const major = Number(/^v(\d+)/.exec(version ?? '')?.[1] ?? 0);
+  if (version) {
+    out.push(major >= NODE_MAJOR
+      ? ok('node.version', `node ${version} at ${node.path} (directflip needs ≥ ${NODE_MAJOR})`)
+      : fail('node.version', `node ${version} at ${node.path} is older than ${NODE_MAJOR}`, `install node ≥ ${NODE_MAJOR} (Debian 12's nodejs is 18: use NodeSource's 20.x), then run \`directflip install\` again`));
+  }
   let runnable = existsSync(node.path);
   try {
     accessSync(node.path, constants.X_OK);

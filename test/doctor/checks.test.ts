@@ -166,6 +166,17 @@ describe('the other host checks read what is there', () => {
     expect(one(off, 'node.path').mark).toBe('ok');
   });
 
+  test("the hook's node is the one whose version counts: Debian 12's node 18 in the shim is a ✘", async () => {
+    const root = temp();
+    runCli(['install', '--prefix', root]);
+    const node = join(temp(), 'node');
+    writeFileSync(node, "#!/bin/sh\necho v18.19.0\n", { mode: 0o755 });
+    const hook = join(root, HOOK);
+    writeFileSync(hook, readFileSync(hook, 'utf8').replace(/^NODE=.*$/m, `NODE="\${DIRECTFLIP_NODE:-${node}}"`));
+    const r = await doctor('sim:gvt-skylake', root);
+    expect(one(r, 'node.version')).toMatchObject({ mark: 'fail', text: `node v18.19.0 at ${node} is older than 20`, fix: expect.stringContaining('`directflip install`') });
+  });
+
   test('old QEMU and libvirt: qemu-dbus and drop-ins refused with the versions found', async () => {
     const r = await doctor(profileFile({ userspace: { qemu: '6.2.0', libvirt: '6.0.0' } }), temp());
     expect(one(r, 'versions.qemu-dbus')).toMatchObject({ mark: 'fail', text: 'source qemu-dbus needs QEMU ≥ 7.0 and libvirt ≥ 8.4; this host has QEMU 6.2.0 and libvirt 6.0.0' });
