@@ -51,10 +51,11 @@ export function domainChecks(file: string, xml: Buffer, root: string, probe: Pro
   return out;
 }
 
+/** A writeback connector drives no monitor: it is never offered. */
 function connector(name: string, probe: ProbeReport | null): Result {
   if (!probe) return { id: 'domain.connector', mark: 'fail', text: `connector ${name}: the card could not be read`, fix: 'fix the DRM device first (see the drm lines above)' };
   const k = probe.connectors.find((x) => x.name === name);
-  if (!k) return { id: 'domain.connector', mark: 'fail', text: `connector ${name} does not exist on ${probe.card}`, fix: `set output/@connector to one of ${probe.connectors.map((x) => x.name).join(', ')}` };
+  if (!k) return { id: 'domain.connector', mark: 'fail', text: `connector ${name} does not exist on ${probe.card}`, fix: `set output/@connector to one of ${probe.connectors.filter((x) => !x.name.startsWith('Writeback-')).map((x) => x.name).join(', ')}` };
   if (k.status !== 'connected') return { id: 'domain.connector', mark: 'fail', text: `connector ${name} on ${probe.card} is ${k.status}`, fix: `plug a monitor into ${name} (\`cat /sys/class/drm/*-${name}/status\` says connected once it is seen)` };
   return { id: 'domain.connector', mark: 'ok', text: `connector ${name} on ${probe.card} is present and connected` };
 }
