@@ -1,11 +1,13 @@
 #!/bin/bash
 # The kernel lane (design §4, lane 3; issue 8): a Debian kernel booted under QEMU TCG with vkms
-# (overlays, cursor, writeback), vgem and the mbochs mdev sample, running the native addon's
+# (overlays, cursor, writeback), vgem, udmabuf and the mbochs mdev sample, running the native addon's
 # contract suites and the lane's own tests against real ioctls. Idempotent: the kernel, the module
 # sources and the built modules are cached in $CACHE, keyed by kernel ABI and patch contents.
 #
 # Output: each in-guest test as `ok - NAME` / `not ok - NAME: WHY`, then `N passed, N failed`.
 # Writeback captures land in artifacts/kernel-lane/*.png, the guest console in console.log.
+# An oops, BUG, WARN or hung task on the guest's console is a failure of its own, with the lines; a
+# guest past the deadline leaves its watchdog's dump (init.sh) in the output.
 # Exit status: 0 only when every test passed and the guest finished.
 #
 # Environment: DIRECTFLIP_KERNEL_CACHE (cache dir), DIRECTFLIP_KERNEL_TIMEOUT (guest seconds),
@@ -241,7 +243,7 @@ rm -f "$ART"/*.png "$ART"/*.txt "$ART"/console.log
 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -nodefaults -display none -no-reboot -no-user-config \
   -serial "file:$ART/console.log" -serial "file:$WORK/ttyS1" \
   -kernel "$VMLINUZ" -initrd "$WORK/initrd.cpio" \
-  -append "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init" &
+  -append "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init df.deadline=$((TIMEOUT - 40))" &
 QPID=$!
 if [ "${DIRECTFLIP_KERNEL_VERBOSE:-0}" = 1 ]; then
   tail -n +1 --pid="$QPID" -f "$ART/console.log" 2>/dev/null &
@@ -273,6 +275,8 @@ failed=$(grep -c '^not ok ' "$ART/results.txt" || true)
 if ! grep -q '^DF-LANE exit ' "$WORK/results.raw"; then
   if [ "$timed_out" = 1 ]; then
     echo "not ok - the guest finished: it ran past ${TIMEOUT}s and was stopped (see $ART/console.log)"
+    # What /init's watchdog saw shortly before the deadline: node's threads and kernel stacks.
+    tr -d '\r' <"$ART/console.log" | grep -E '^DF-LANE watchdog|blocked for more than' | head -n 250 | sed 's/^/# /'
   else
     echo "not ok - the guest finished: it stopped without reporting (kernel panic or node crash; see $ART/console.log)"
     tail -n 25 "$ART/console.log" | sed 's/^/# /'
@@ -281,7 +285,7 @@ if ! grep -q '^DF-LANE exit ' "$WORK/results.raw"; then
 fi
 # The guest kernel's own log on the console: an oops, BUG or WARN anywhere in it fails the lane
 # loudly, with the lines, even when it ended the guest before kernel-log.lane.ts could look.
-oops=$(tr -d '\r' <"$ART/console.log" | grep -E 'BUG:|Oops|WARNING:|Kernel panic|general protection fault|kernel BUG|UBSAN:|KASAN:|refcount_t:|list_del corruption' || true)
+oops=$(tr -d '\r' <"$ART/console.log" | grep -E 'BUG:|Oops|WARNING:|Kernel panic|general protection fault|kernel BUG|UBSAN:|KASAN:|refcount_t:|list_del corruption|blocked for more than' || true)
 if [ -n "$oops" ]; then
   echo "not ok - the guest kernel logged no oops, BUG or WARN on its console: $(printf '%s\n' "$oops" | wc -l) line(s) (see ${ART#"$ROOT"/}/console.log)"
   printf '%s\n' "$oops" | head -n 20 | sed 's/^/# /'

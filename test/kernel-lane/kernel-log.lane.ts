@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { emitFile } from './guest';
 
-const ALARMING = /WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|list_del corruption|refcount_t:|UBSAN:|KASAN:/;
+const ALARMING = /WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|list_del corruption|refcount_t:|UBSAN:|KASAN:|blocked for more than/;
 
 describe('guest kernel log', () => {
   test('no warning, oops or BUG was logged during the run', () => {

@@ -59,7 +59,32 @@ export FORCE_COLOR=0 NO_COLOR=1
 cd /df || say "DF-LANE no /df in the initramfs"
 # The bundle reports every test itself, on both serial ports. --expose-gc: the tests release
 # unreferenced mmaps (which hold DRM files open) between tests.
-node --expose-gc dist/test/kernel-lane/bundle.js
+node --expose-gc dist/test/kernel-lane/bundle.js &
+node=$!
+# A guest that stops making progress leaves a diagnosis: the hung-task detector reports a task
+# stuck in D state for 30 s, and shortly before the host's deadline (df.deadline=, seconds of
+# uptime) a watchdog puts node's threads (state, wchan, kernel stack), the blocked tasks and every
+# CPU's backtrace on the console.
+echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+deadline=$(sed -n 's/.*df\.deadline=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$deadline" ]; then
+  (
+    up=$(cut -d. -f1 /proc/uptime)
+    [ "$deadline" -gt "$up" ] && sleep $((deadline - up))
+    kill -0 "$node" 2>/dev/null || exit 0
+    say "DF-LANE watchdog: node (pid $node) still running at ${deadline}s of uptime; its threads and the kernel's blocked tasks follow on the console"
+    for t in /proc/"$node"/task/*; do
+      echo "DF-LANE watchdog: thread $(cat "$t/comm") $(grep '^State' "$t/status" | tr -s ' \t' ' ') wchan $(cat "$t/wchan")"
+      sed 's/^/DF-LANE watchdog:   /' "$t/stack"
+    done
+    # sysrq's dumps log below the console's loglevel: read them back from the kernel's buffer.
+    echo 1 > /proc/sys/kernel/sysrq
+    echo w > /proc/sysrq-trigger
+    echo l > /proc/sysrq-trigger
+    dmesg | tail -n 200 | sed 's/^/DF-LANE watchdog: dmesg /'
+  ) &
+fi
+wait "$node"
 rc=$?
 say "DF-LANE exit $rc"
 sync
