@@ -2,6 +2,7 @@ import { DRM_MODE_ATOMIC } from '../kernel/constants';
 import { isKernelError } from '../kernel/errors';
 import type { AtomicProp, DrmEvent, KmsDevice } from '../kernel/types';
 import type { EventHub } from './event-hub';
+import { propsOf, shows, showsOther } from './pipeline-frames';
 
 export { EventHub } from './event-hub';
 
@@ -309,25 +310,4 @@ export class FramePipeline {
     this.stopWatching();
     for (const m of [this.queued, this.inFlight]) for (const f of m.values()) this.notify(f, false);
   }
-}
-
-/** Whether a frame in any of these per-plane maps shows `fb`. */
-function shows(fb: number, a: Map<number, Frame>, b: Map<number, Frame>, c?: Map<number, Frame>): boolean {
-  for (const f of a.values()) if (f.fbs.includes(fb)) return true;
-  for (const f of b.values()) if (f.fbs.includes(fb)) return true;
-  if (c) for (const f of c.values()) if (f.fbs.includes(fb)) return true;
-  return false;
-}
-
-function showsOther(fb: number, frame: Frame, m: Map<number, Frame>): boolean {
-  for (const f of m.values()) if (f !== frame && f.fbs.includes(fb)) return true;
-  return false;
-}
-
-/** The one commit's properties: a lone frame's own array, as is the common case. */
-function propsOf(frames: Map<number, Frame>): AtomicProp[] {
-  if (frames.size === 1) for (const f of frames.values()) return f.props;
-  const all: AtomicProp[] = [];
-  for (const f of frames.values()) for (const p of f.props) all.push(p);
-  return all;
 }
