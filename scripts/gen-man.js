@@ -76,7 +76,10 @@ function paragraphs(s) {
 function optionLine(o) {
   const value = o.type === 'boolean' ? '' : ` \\fI${o.choices ? o.choices.map(code).join('|') : o.array ? 'VALUE...' : 'VALUE'}\\fR`;
   const alias = o.alias ? `\\fB\\-${code(o.alias)}\\fR, ` : '';
-  const dflt = o.default !== undefined && o.default !== false && !(Array.isArray(o.default) && !o.default.length) ? ` (default: ${text(JSON.stringify(o.default).replace(/^"|"$/g, ''))})` : '';
+  // defaultDescription stands for a default computed where the command runs (a path under the
+  // working directory), so the page is the same from every checkout.
+  const shown = o.defaultDescription ?? (o.default !== undefined && o.default !== false && !(Array.isArray(o.default) && !o.default.length) ? JSON.stringify(o.default).replace(/^"|"$/g, '') : undefined);
+  const dflt = shown !== undefined ? ` (default: ${text(shown)})` : '';
   const required = o.demandOption ? ' (required)' : '';
   // yargs writes a one-letter option as -x, and so does its --help.
   const dashes = o.name.length === 1 ? '\\-' : '\\-\\-';

@@ -25,6 +25,12 @@ test('the committed page is current: regenerate with `node scripts/gen-man.js --
   expect(spawnSync(process.execPath, [join(REPO, 'scripts', 'gen-man.js'), '--check']).status).toBe(0);
 });
 
+test('the page is the same from every checkout and working directory: no path of this one is in it', () => {
+  const page = gen.page();
+  expect(page).not.toContain(REPO);
+  expect(page).not.toContain(process.cwd());
+});
+
 test('man -l renders it with no groff or man warning, every command and option in it', () => {
   const r = spawnSync('man', ['--warnings', '-l', join(REPO, 'man', 'directflip.1')], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat' } });
   if (r.error) throw new Error(`man cannot run (${r.error.message}): install the Debian package man-db (scripts/setup.sh does)`);

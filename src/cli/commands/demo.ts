@@ -14,7 +14,7 @@ export const demoCommand: CommandModule<object, Args> = {
   describe: 'Run the main job on a simulated host: the hook, the daemon, a guest shown on HDMI-A-1 and given back',
   builder: (y: Argv) =>
     y
-      .option('out', { type: 'string', default: join(process.cwd(), 'out', 'demo'), describe: 'Where to write the PNGs of the simulated monitor' })
+      .option('out', { type: 'string', default: join(process.cwd(), 'out', 'demo'), defaultDescription: './out/demo', describe: 'Where to write the PNGs of the simulated monitor' })
       .example('$0 demo', 'Run it; pictures land in ./out/demo')
       .example('$0 demo --out /tmp/df --json', 'Elsewhere, with a JSON report')
       .epilogue(
