@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { allowedFeatures } from '../versions/allow';
-import { fact, short } from '../versions/facts';
+import { atLeast, fact, short } from '../versions/facts';
 import type { CheckResult, DoctorContext } from './types';
 import { fail, ok, warn } from './types';
 
@@ -27,7 +27,7 @@ export function versionChecks(ctx: DoctorContext): CheckResult[] {
 
 /** /dev/udmabuf: zero-copy for Listener.Unix.Map pixels. Missing but built as a module: load it. */
 export function udmabufChecks(ctx: DoctorContext): CheckResult[] {
-  if (existsSync(ctx.sys.at('dev/udmabuf'))) return [ok('udmabuf', '/dev/udmabuf is present: shared-memory consoles are scanned out with no copy')];
+  if (existsSync(ctx.sys.at('dev/udmabuf'))) return [ok('udmabuf', `/dev/udmabuf is present: ${udmabufGives(ctx)}`)];
   const release = ctx.versions.kernel?.version;
   let dep = '';
   try {
@@ -39,4 +39,18 @@ export function udmabufChecks(ctx: DoctorContext): CheckResult[] {
     return [fail('udmabuf', `/dev/udmabuf is missing, but kernel ${release} has the udmabuf module: pixels are copied (the damage) instead of scanned out in place`, '`modprobe udmabuf` (and `echo udmabuf > /etc/modules-load.d/udmabuf.conf` to load it at boot)')];
   }
   return [warn('udmabuf', `/dev/udmabuf is missing and kernel ${release ?? '(unknown)'} has no udmabuf module (CONFIG_UDMABUF): pixels are copied (the damage only)`, 'a kernel built with CONFIG_UDMABUF=m gives zero-copy pixels')];
+}
+
+/**
+ * What udmabuf buys with this QEMU: nothing before Listener.Unix.Map, and nothing on QEMU ≤ 10.0
+ * either, whose memfds (qemu_memfd_alloc without MFD_ALLOW_SEALING) lack the F_SEAL_SHRINK
+ * UDMABUF_CREATE requires; after that, only where QEMU seals the memfd, which status shows.
+ */
+function udmabufGives(ctx: DoctorContext): string {
+  const q = ctx.versions.qemu?.version;
+  const map = short(fact('listener-unix-map').needs.qemu!);
+  if (!q) return 'QEMU is not installed, so nothing uses it yet';
+  if (!atLeast(q, fact('listener-unix-map').needs.qemu!)) return `QEMU ${q} has no Listener.Unix.Map (QEMU ≥ ${map}), so nothing uses it: its plain consoles' pixels come in each message and are copied`;
+  if (!atLeast(q, '10.1.0')) return `QEMU ${q}'s memfds are not sealed against shrinking (F_SEAL_SHRINK), which udmabuf requires, so Listener.Unix.Map consoles are copied (the damage only)`;
+  return 'Listener.Unix.Map consoles whose memfd QEMU has sealed against shrinking are scanned out with no copy (status shows each stream\'s path)';
 }

@@ -138,6 +138,23 @@ describe('each broken simulated host shows its ✘ with the exact fix', () => {
     expect(() => new SimShell(root).run('modprobe vkms')).toThrow(/Module vkms not found/);
   });
 
+  test('/dev/udmabuf present says what it gives with this QEMU: nothing without Map, copies on unsealed memfds', async () => {
+    // QEMU 7.2: no Listener.Unix.Map at all, so udmabuf has nothing to take.
+    const old = one(await doctor('sim:gvt-skylake', temp()), 'udmabuf');
+    expect(old).toMatchObject({ mark: 'ok', text: expect.stringMatching(/QEMU 7\.2\.0 has no Listener\.Unix\.Map \(QEMU ≥ 9\.2\)/) });
+    expect(old.text).not.toMatch(/scanned out with no copy/);
+    // QEMU 10.0: Map, but its memfds carry no F_SEAL_SHRINK, so the damage is copied anyway.
+    const root = temp();
+    openHost('sim:gvt-skylake-no-udmabuf', { root }).close();
+    new SimShell(root).run('modprobe udmabuf');
+    const cur = one(await doctor('sim:gvt-skylake-no-udmabuf', root), 'udmabuf');
+    expect(cur.text).toMatch(/QEMU 10\.0\.2's memfds are not sealed against shrinking \(F_SEAL_SHRINK\).*copied/);
+    expect(cur.text).not.toMatch(/scanned out with no copy/);
+    // A QEMU after 10.0: in place where the memfd is sealed; status says per stream.
+    const next = one(await doctor(profileFile({ userspace: { qemu: '10.1.0', modules: ['udmabuf'] } }), temp()), 'udmabuf');
+    expect(next.text).toMatch(/sealed against shrinking are scanned out with no copy/);
+  });
+
   test('a kernel without the udmabuf module is worth knowing, not a ✘', async () => {
     const r = await doctor(profileFile({ userspace: { modules: [], moduleFiles: [] } }), temp());
     expect(one(r, 'udmabuf')).toMatchObject({ mark: 'warn', text: expect.stringMatching(/no udmabuf module \(CONFIG_UDMABUF\)/) });
