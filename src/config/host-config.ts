@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeXml } from './decode';
 import { ConfigError } from './errors';
@@ -60,6 +60,29 @@ export function hostConfigCandidates(domain: { uuid: string | null; name: string
   const out = domain.uuid ? [join(dir, `${domain.uuid}.xml`)] : [];
   if (!/[/\0]/.test(domain.name) && Buffer.byteLength(domain.name) <= 251) out.push(join(dir, `${domain.name}.xml`));
   return out;
+}
+
+/**
+ * A domains.d file named by the domain's UUID in another case: never used, since the shim and
+ * the hook look for the exact lower-case name libvirt writes, so `validate` and `doctor` name it
+ * with the rename that makes it count. (Names are not folded: libvirt's are case-sensitive, so
+ * `Web.xml` may well be another domain's.)
+ */
+export function misnamedHostConfigs(domain: { uuid: string | null; name: string }, root = '/'): string[] {
+  if (!domain.uuid) return [];
+  const want = `${domain.uuid}.xml`;
+  let names: string[];
+  try {
+    names = readdirSync(hostConfigDir(root));
+  } catch {
+    return []; // no domains.d, or unreadable: configFor reports what it needs
+  }
+  return names.filter((n) => n !== want && n.toLowerCase() === want).sort().map((n) => join(hostConfigDir(root), n));
+}
+
+/** The line saying a misnamed file is not used, and what to rename it to. */
+export function misnamedNote(file: string, domain: { uuid: string | null }, root = '/'): string {
+  return `${file} is not used: domains.d files are named by the domain's UUID in lower case (as libvirt writes it) or its exact name: rename it to ${join(hostConfigDir(root), `${domain.uuid}.xml`)}`;
 }
 
 /**

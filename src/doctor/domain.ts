@@ -1,5 +1,5 @@
 import { ConfigError } from '../config';
-import { configFor, hostConfigCandidates } from '../config/host-config';
+import { configFor, hostConfigCandidates, misnamedHostConfigs, misnamedNote } from '../config/host-config';
 import type { DomainConfig, PlaneConfig } from '../config';
 import { decodeXml } from '../config/decode';
 import { attr, childElements, parseXml, plainChild, plainChildren } from '../config/xml';
@@ -29,6 +29,8 @@ export function domainChecks(file: string, xml: Buffer, root: string, probe: Pro
   }
   const at = (r: Result): CheckResult => ({ ...r, scope: 'domain', domain: c.name });
   if (!c.directflip) {
+    const misnamed = misnamedHostConfigs(c, root);
+    if (misnamed.length) return [at({ id: 'domain.config', mark: 'fail', text: `domain ${c.name} (${file}) has no <directflip> in its <metadata>, and ${misnamedNote(misnamed[0], c, root)}`, fix: `\`mv ${misnamed[0]} ${hostConfigCandidates(c, root)[0]}\`` })];
     return [at({ id: 'domain.config', mark: 'fail', text: `domain ${c.name} (${file}) has no <directflip> in its <metadata>, and none of ${hostConfigCandidates(c, root).join(', ')} exists: nothing would be shown`, fix: `\`directflip config --connector CONNECTOR --mdev UUID --domain ${file}\` prints it with the \`virsh metadata\` line that sets it` })];
   }
   const n = c.directflip.outputs.length;

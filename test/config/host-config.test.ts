@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config';
-import { configFor, HOST_CONFIG_MAX_BYTES, HostConfigError } from '../../src/config/host-config';
+import { configFor, HOST_CONFIG_MAX_BYTES, HostConfigError, misnamedHostConfigs } from '../../src/config/host-config';
 import { REPO } from '../helpers/fixtures';
 import { relaxngAccepts } from '../helpers/relaxng';
 
@@ -126,4 +126,21 @@ test('unsafe or unusable files are refused with the fix', () => {
 test('a FIFO does not block: refused as not a regular file', () => {
   expect(spawnSync('mkfifo', [join(dir, `${NAME}.xml`)]).status).toBe(0);
   expect(errorOf(bare).message).toMatch(/is not a regular file/);
+});
+
+test('a file named by the UUID in upper case is not used, and validate and doctor say why and how to rename it', () => {
+  const upper = put(`${UUID.toUpperCase()}.xml`, element());
+  expect(configFor(bare, root)).toMatchObject({ origin: null });
+  expect(misnamedHostConfigs({ uuid: UUID, name: NAME }, root)).toEqual([upper]);
+  const domain = join(root, 'domain.xml');
+  writeFileSync(domain, bare);
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'directflip'), 'validate', domain, '--root', root], { encoding: 'utf8' });
+  expect(r.stdout).toContain(`${upper} is not used: domains.d files are named by the domain's UUID in lower case (as libvirt writes it) or its exact name: rename it to ${join(dir, `${UUID}.xml`)}`);
+  const j = JSON.parse(spawnSync(process.execPath, [join(REPO, 'bin', 'directflip'), 'validate', domain, '--root', root, '--json'], { encoding: 'utf8' }).stdout);
+  expect(j.configFrom).toMatchObject({ origin: null, misnamed: [upper] });
+  // Names are not folded: libvirt's are case-sensitive, so another case may be another domain's.
+  rmSync(upper);
+  put(`${NAME.toUpperCase()}.xml`, element());
+  expect(misnamedHostConfigs({ uuid: UUID, name: NAME }, root)).toEqual([]);
+  expect(misnamedHostConfigs({ uuid: UUID, name: NAME }, join(root, 'none'))).toEqual([]);
 });

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runDoctor } from '../../src/doctor/run';
@@ -272,6 +272,22 @@ describe('per-domain checks', () => {
     expect(one(r, 'domain.config')).toMatchObject({ mark: 'ok', text: expect.stringContaining(`1 output, from ${join(dir, '5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.xml')} (the domain's <metadata> has none)`) });
     expect(one(r, 'domain.connector').mark).toBe('ok');
     expect(one(await doctor('sim:gvt-skylake', temp(), [bare]), 'domain.config')).toMatchObject({ mark: 'fail', text: expect.stringContaining('etc/directflip/domains.d/5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.xml') });
+  });
+
+  test('a domains.d file named by the UUID in upper case: ✘ naming it, and the fix is a rename that makes doctor say ✔', async () => {
+    const root = temp();
+    const element = /<df:directflip[\s\S]*<\/df:directflip>/.exec(readFileSync(KIOSK, 'utf8'))![0];
+    const dir = join(root, 'etc/directflip/domains.d');
+    mkdirSync(dir, { recursive: true });
+    const upper = join(dir, '5B0B4C1E-8F4F-4F53-9D4E-2D7C0C0A7A11.xml');
+    writeFileSync(upper, element);
+    const bare = kioskWith((x) => x.replace(/<metadata>[\s\S]*<\/metadata>/, ''));
+    const r = one(await doctor('sim:gvt-skylake', root, [bare]), 'domain.config');
+    expect(r).toMatchObject({ mark: 'fail', text: expect.stringContaining(`${upper} is not used`) });
+    const [, from, to] = /^`mv (\S+) (\S+)`$/.exec(r.fix!)!;
+    expect(from).toBe(upper);
+    renameSync(from, to);
+    expect(one(await doctor('sim:gvt-skylake', root, [bare]), 'domain.config').mark).toBe('ok');
   });
 
   test('an evdev input passes the hint; no metadata and invalid metadata are ✘ with what to do', async () => {

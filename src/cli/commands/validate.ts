@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../../config';
-import { configFor } from '../../config/host-config';
+import { configFor, misnamedHostConfigs, misnamedNote } from '../../config/host-config';
 import { originLine, ROOT_HELP, ROOT_OPTION } from '../config-origin';
 import { describeConfig } from '../describe-config';
 import { CliError, printJson } from '../output';
@@ -46,7 +46,10 @@ export const validateCommand: CommandModule<object, Args> = {
       }
       throw e;
     }
-    if (args.json) printJson({ ok: true, config: from.config, configFrom: { origin: from.origin, file: from.file, ignored: from.ignored } });
-    else process.stdout.write(describeConfig(from.config) + originLine(from));
+    const misnamed = from.origin === null ? misnamedHostConfigs(from.config, args.root) : [];
+    if (args.json) printJson({ ok: true, config: from.config, configFrom: { origin: from.origin, file: from.file, ignored: from.ignored, misnamed } });
+    else {
+      process.stdout.write(describeConfig(from.config) + originLine(from) + misnamed.map((f) => `  ${misnamedNote(f, from.config, args.root)}\n`).join(''));
+    }
   },
 };
