@@ -3,12 +3,14 @@
  * against the plan's own JSON — each connector's mode rectangle, each guest plane's rectangle
  * equal to its dst, the host's planes kept on that CRTC, painted bottom first in zpos order.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openHost } from '../../src/kernel/host';
 import { readTopology } from '../../src/kernel/topology';
 import { renderSvg } from '../../src/svg/picture';
+import { writePicture } from '../../src/svg/write';
 import { runCli } from '../helpers/cli';
 import { REPO } from '../helpers/fixtures';
 import { paintedInZposOrder, readPicture } from '../helpers/svg';
@@ -79,4 +81,34 @@ test('an unwritable --svg FILE is an error naming it; nothing else is written', 
   const r = runCli(['plan', join(REPO, 'examples', 'gvt-kiosk-hdmi.xml'), '--host', 'sim:gvt-skylake', '--svg', join(dir, 'no', 'such', 'dir', 'p.svg')]);
   expect(r.status).toBe(1);
   expect(r.stderr).toContain(`cannot write the picture to ${join(dir, 'no', 'such', 'dir', 'p.svg')} (ENOENT): its directory does not exist`);
+});
+
+test('--svg never replaces what is not a regular file: a symbolic link, a directory, a FIFO, a device', () => {
+  const pic = { title: 't', screens: [], notes: [] };
+  const target = join(dir, 'target');
+  writeFileSync(target, 'keep');
+  const link = join(dir, 'link.svg');
+  symlinkSync(target, link);
+  expect(() => writePicture(link, pic)).toThrow(`cannot write the picture to ${link}: it is a symbolic link, which the picture would replace; name a new or regular file (for a link, the file it points to)`);
+  expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  expect(readFileSync(target, 'utf8')).toBe('keep');
+  mkdirSync(join(dir, 'd.svg'));
+  expect(() => writePicture(join(dir, 'd.svg'), pic)).toThrow(expect.objectContaining({ code: 'EISDIR', message: expect.stringContaining('it is a directory') }));
+  expect(spawnSync('mkfifo', [join(dir, 'f.svg')]).status).toBe(0);
+  expect(() => writePicture(join(dir, 'f.svg'), pic)).toThrow(/it is not a regular file/);
+  expect(lstatSync(join(dir, 'f.svg')).isFIFO()).toBe(true);
+  expect(() => writePicture('/dev/null', pic)).toThrow(/\/dev\/null: it is a device/);
+  expect(lstatSync('/dev/null').isCharacterDevice()).toBe(true);
+  // Through the CLI: exit 1, the reason on stderr.
+  const r = runCli(['plan', join(REPO, 'examples', 'gvt-kiosk-hdmi.xml'), '--host', 'sim:gvt-skylake', '--svg', link]);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain('it is a symbolic link');
+  // A link planted where the temporary file goes is not followed; a regular file is replaced whole.
+  const file = join(dir, 'p.svg');
+  writeFileSync(file, 'old');
+  symlinkSync(target, `${file}.directflip-tmp-${process.pid}`);
+  writePicture(file, pic);
+  expect(readFileSync(target, 'utf8')).toBe('keep');
+  expect(readFileSync(file, 'utf8')).toContain('<svg');
+  expect(readdirSync(dir).filter((n) => n.includes('directflip-tmp') && n !== `p.svg.directflip-tmp-${process.pid}`)).toEqual([]);
 });
