@@ -74,14 +74,17 @@ export class InsertError extends Error {
  * per namespace, so the admin removes the old one (virsh metadata … --remove) on purpose.
  */
 export function insertMetadata(domainXml: string, element: string): string {
-  if (domainXml.includes(NAMESPACE)) {
+  // Markup is searched for in a copy whose comments, CDATA and processing instructions are blanked
+  // (same length, so offsets hold): a `<metadata/>` or `</domain>` in a comment is not markup.
+  const markup = domainXml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>/g, (m) => ' '.repeat(m.length));
+  if (markup.includes(NAMESPACE)) {
     throw new InsertError(`the domain already has directflip metadata (namespace ${NAMESPACE}); remove it first with: virsh metadata DOMAIN --config --uri ${NAMESPACE} --remove`, 'EDF_HAS_METADATA');
   }
-  const empty = /<metadata\s*\/>/.exec(domainXml);
+  const empty = /<metadata\s*\/>/.exec(markup);
   if (empty) return `${domainXml.slice(0, empty.index)}<metadata>\n    ${element}\n  </metadata>${domainXml.slice(empty.index + empty[0].length)}`;
-  const close = domainXml.indexOf('</metadata>');
+  const close = markup.indexOf('</metadata>');
   if (close >= 0) return `${domainXml.slice(0, close)}  ${element}\n  ${domainXml.slice(close)}`;
-  const end = domainXml.lastIndexOf('</domain>');
+  const end = markup.lastIndexOf('</domain>');
   if (end < 0) throw new InsertError('this is not a libvirt domain XML: there is no </domain> to put <metadata> before; give the XML `virsh dumpxml DOMAIN` prints', 'EDF_NOT_DOMAIN');
   return `${domainXml.slice(0, end)}  <metadata>\n    ${element}\n  </metadata>\n${domainXml.slice(end)}`;
 }

@@ -79,4 +79,22 @@ describe('metadata text', () => {
     expect(insertMetadata('<domain><name>a</name></domain>', el)).toMatch(/<name>a<\/name>\s*<metadata>\s*<df:directflip [^>]*\/>\s*<\/metadata>\s*<\/domain>/);
     expect(() => insertMetadata('<notadomain/>', el)).toThrow(/no <\/domain>/);
   });
+
+  test('--domain never puts the element inside a comment or CDATA, and a result without it is refused, not printed', () => {
+    const el = '<df:directflip xmlns:df="https://directflip.github.io/xmlns/domain/1"/>';
+    const inComment = "<domain><name>a</name><!-- old: <metadata/> and </metadata> --><metadata><x:a xmlns:x='urn:x'><![CDATA[</metadata>]]></x:a></metadata></domain>";
+    const out = insertMetadata(inComment, el);
+    expect(out).toContain('<!-- old: <metadata/> and </metadata> -->');
+    expect(out).toMatch(/\]\]><\/x:a>\s*<df:directflip [^>]*\/>\s*<\/metadata><\/domain>$/);
+    // A comment that mentions the namespace is not metadata; a </domain> in a trailing comment is not the end.
+    const trailing = `<domain><name>a</name><!-- see https://directflip.github.io/xmlns/domain/1 --></domain>\n<!-- </domain> -->\n`;
+    expect(insertMetadata(trailing, el)).toMatch(/-->\s*<metadata>\s*<df:directflip [^>]*\/>\s*<\/metadata>\s*<\/domain>\n<!-- <\/domain> -->\n$/);
+    const r = runCli(['config', '--domain', '-', '--connector', 'HDMI-A-1', '--mdev', MDEV], `<domain type='kvm'><name>a</name>\n<!-- old: <metadata/> -->\n<devices><hostdev mode='subsystem' type='mdev' model='vfio-pci' display='on'><source><address uuid='${MDEV}'/></source></hostdev></devices></domain>\n`);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(parseDomainXml(r.stdout).directflip!.outputs[0].connector).toBe('HDMI-A-1');
+    // A <metadata/> that is not the domain's own (deeper in the tree): refused, exit 1, nothing printed.
+    const deep = runCli(['config', '--domain', '-', '--connector', 'HDMI-A-1', '--console', '0'], "<domain type='kvm'><name>a</name><devices><x:y xmlns:x='urn:x'><metadata/></x:y><graphics type='dbus'/></devices></domain>\n");
+    expect([deep.status, deep.stdout]).toEqual([1, '']);
+    expect(deep.stderr).toContain("stdin: the <directflip> element did not end up in the domain's <metadata>, so the result would configure nothing");
+  });
 });

@@ -74,6 +74,8 @@ export const configCommand: CommandModule<object, Args> = {
         xml = standInDomain(name, metadataElement(spec, 'df'), spec);
       }
       const config = parseDomainXml(xml);
+      // The one parser has the last word: an element that did not land in the domain's own <metadata> is not printed as done.
+      if (!config.directflip) throw new InsertError("the <directflip> element did not end up in the domain's <metadata>, so the result would configure nothing; give the XML `virsh dumpxml DOMAIN` prints", 'EDF_NOT_DOMAIN');
       if (args.domain !== undefined) name = config.name;
       const virsh = virshCommand(name, element);
       if (args.json) return printJson({ ok: true, element, virsh, ...(args.domain !== undefined ? { domainXml: xml } : {}), config });
