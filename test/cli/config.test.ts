@@ -66,6 +66,12 @@ describe('directflip config', () => {
 });
 
 describe('metadata text', () => {
+  test('an option given twice counts once, its last value, as for every other command (not joined with a comma)', () => {
+    const r = runCli(['config', '--connector', 'HDMI-A-1', '--connector', 'DP-1', '--mdev', MDEV, '--mdev', MDEV, '-x', '1', '-x', '2', '--mode', '1x1', '--mode', '1280x720', '--on-error', 'warn', '--on-error', 'abort']);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.split('\n')[0]).toBe(`<directflip on-error="abort"><output connector="DP-1" mode="1280x720"><plane from="primary" mdev="${MDEV}" x="2"/></output></directflip>`);
+  });
+
   test('attribute values are escaped, and a shell word is quoted only where it must be', () => {
     const el = metadataElement({ connector: 'HDMI-A-1', console: 0, card: `/dev/dri/by-path/a'"<&>` }, null);
     expect(el).toContain(`card="/dev/dri/by-path/a&apos;&quot;&lt;&amp;&gt;"`);

@@ -39,6 +39,10 @@ export const configCommand: CommandModule<object, Args> = {
       .option('domain', { type: 'string', describe: 'A domain XML (virsh dumpxml, or - for standard input): print it whole with the metadata added' })
       .option('name', { type: 'string', default: 'DOMAIN', describe: 'The domain name for the virsh line (with --domain: its <name>)' })
       .conflicts('mdev', 'console')
+      // Every option here is one value: given twice, the last counts, as everywhere else (yargs would make an array, then "A,B").
+      .middleware((a) => {
+        for (const k of Object.keys(a)) if (k !== '_' && Array.isArray(a[k])) a[k] = (a[k] as unknown[]).at(-1);
+      }, true)
       .check((a) => {
         if (a.mdev === undefined && a.console === undefined) throw new UsageError('name the guest plane with --mdev UUID (a vGPU) or --console N (a QEMU console)');
         // Checked here so the message names the option, not the stand-in domain's hostdev.
