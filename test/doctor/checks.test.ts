@@ -274,6 +274,11 @@ describe('per-domain checks', () => {
     expect(one(await doctor('sim:gvt-skylake', temp(), [bare]), 'domain.config')).toMatchObject({ mark: 'fail', text: expect.stringContaining('etc/directflip/domains.d/5b0b4c1e-8f4f-4f53-9d4e-2d7c0c0a7a11.xml') });
   });
 
+  test('a domain file that never ends (/dev/zero) is read bounded, as validate reads it: a ✘ saying too large, not a hang', async () => {
+    const r = one(await doctor('sim:gvt-skylake', temp(), ['/dev/zero']), 'domain.config');
+    expect(r).toMatchObject({ mark: 'fail', text: expect.stringMatching(/^\/dev\/zero: .*too large/) });
+  });
+
   test('a domains.d file named by the UUID in upper case: ✘ naming it, and the fix is a rename that makes doctor say ✔', async () => {
     const root = temp();
     const element = /<df:directflip[\s\S]*<\/df:directflip>/.exec(readFileSync(KIOSK, 'utf8'))![0];
