@@ -112,3 +112,9 @@ test('--svg never replaces what is not a regular file: a symbolic link, a direct
   expect(readFileSync(file, 'utf8')).toContain('<svg');
   expect(readdirSync(dir).filter((n) => n.includes('directflip-tmp') && n !== `p.svg.directflip-tmp-${process.pid}`)).toEqual([]);
 });
+
+test('--svg given twice: the last counts, as for other options, not a yargs crash', () => {
+  const r = runCli(['plan', join(REPO, 'examples', 'gvt-kiosk-hdmi.xml'), '--host', 'sim:gvt-skylake', '--svg', join(dir, 'a.svg'), '--svg', join(dir, 'b.svg')]);
+  expect([r.status, r.stderr]).toEqual([0, '']);
+  expect(readdirSync(dir)).toEqual(['b.svg']);
+});

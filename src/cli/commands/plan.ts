@@ -16,7 +16,7 @@ import { table } from '../table';
 import { originLine, ROOT_OPTION, ROOT_HELP } from '../config-origin';
 import { hostConfigCandidates } from '../../config/host-config';
 import { planPicture } from '../../svg/from-plan';
-import { writePicture } from '../../svg/write';
+import { svgFileArg, writePicture } from '../../svg/write';
 import { listenerLine, planListener } from '../../versions/listener';
 
 interface Args {
@@ -37,7 +37,7 @@ export const planCommand: CommandModule<object, Args> = {
       .option('host', { type: 'string', default: 'native', describe: `Which host: ${HOST_HELP}` })
       .option('budget-ms', { type: 'string', default: '1', coerce: positiveInteger('budget-ms', 'milliseconds'), describe: 'Time budget for the plane search, in milliseconds' })
       .option('root', ROOT_OPTION)
-      .option('svg', { type: 'string', describe: 'Also draw each connector and the planes on it (host planes kept, the guest\'s, zpos order) as an SVG picture in FILE', normalize: true })
+      .option('svg', { type: 'string', describe: 'Also draw each connector and the planes on it (host planes kept, the guest\'s, zpos order) as an SVG picture in FILE', coerce: svgFileArg })
       .example('$0 plan examples/gvt-kiosk-hdmi.xml --host sim:gvt-skylake', 'Plan the kiosk example on the simulated Skylake host')
       .example('virsh dumpxml win11 | $0 plan -', 'Plan a defined domain on this machine')
       .example('$0 plan --json --budget-ms 5 two.xml', 'The same data as JSON, with a larger search budget')

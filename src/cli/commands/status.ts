@@ -8,7 +8,7 @@ import { CliError, printJson } from '../output';
 import { table } from '../table';
 import { statusPicture } from '../../svg/from-status';
 import { cardPlanesOf } from '../../svg/status-card';
-import { writePicture } from '../../svg/write';
+import { svgFileArg, writePicture } from '../../svg/write';
 
 interface Args {
   bus?: string;
@@ -25,7 +25,7 @@ export const statusCommand: CommandModule<object, Args> = {
   builder: (y: Argv) =>
     daemonOptions(y)
       .example('$0 status', 'The domains the system daemon knows')
-      .option('svg', { type: 'string', normalize: true, describe: 'Also draw each connector the daemon shows and every plane on it (host planes kept, guest planes by domain, cursors, zpos order) as an SVG picture in FILE' })
+      .option('svg', { type: 'string', coerce: svgFileArg, describe: 'Also draw each connector the daemon shows and every plane on it (host planes kept, guest planes by domain, cursors, zpos order) as an SVG picture in FILE' })
       .example('$0 status --json', 'The same as JSON')
       .example('$0 status --svg /tmp/screens.svg', 'Draw what is on each monitor')
       .epilogue(
