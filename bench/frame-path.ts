@@ -51,7 +51,7 @@ interface Rig {
  * checks a commit as the kernel does and copies its whole state per commit, which is most of
  * what a frame allocates here; this shows what our own path allocates.
  */
-function bareKernel(dev: KmsDevice): KmsDevice {
+export function bareKernel(dev: KmsDevice): KmsDevice {
   const o: Record<string, unknown> = {};
   for (let p: object | null = dev; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
     for (const k of Object.getOwnPropertyNames(p)) {

@@ -23,45 +23,112 @@ function planeOf(t: Topology, id: number): TopoPlane {
   return p;
 }
 
-function setter(p: TopoPlane): (name: string, value: number | bigint) => AtomicProp {
-  return (name, value) => {
-    const prop = p.props[name];
-    if (!prop) throw new Error(`plane ${p.id} has no ${name} property`);
-    return { objectId: p.id, propId: prop.id, value: BigInt.asUintN(64, BigInt(value)) };
-  };
+function slot(p: TopoPlane, name: string, value: bigint): AtomicProp {
+  const prop = p.props[name];
+  if (!prop) throw new Error(`plane ${p.id} has no ${name} property`);
+  return { objectId: p.id, propId: prop.id, value };
 }
+
+const u64 = (n: number | bigint): bigint => BigInt.asUintN(64, BigInt(n));
+/** The position and framebuffer properties, in the order `PlaneWriter.write` fills them. */
+const GEOMETRY = ['FB_ID', 'CRTC_ID', 'SRC_X', 'SRC_Y', 'SRC_W', 'SRC_H', 'CRTC_X', 'CRTC_Y', 'CRTC_W', 'CRTC_H'];
+/** The framebuffer values kept made, so alternating buffers make no new BigInt per frame. */
+const FB_VALUES = 32;
 
 /**
  * The one builder of a shown plane's properties: position, framebuffer, and every property the
  * guest's picture depends on at its neutral value (rotation, alpha, blend mode, YCbCr encoding
  * and range), so the activate commit and each flip say the same and nothing the host left on the
- * plane shows through.
+ * plane shows through. The property objects are laid out once per plane and `write` sets their
+ * values in place (design §5: a flip allocates nothing), so what `write` returns is valid until
+ * the next `write`: a commit made per frame uses it at once; `planeProps` takes a fresh writer.
  */
+export class PlaneWriter {
+  private readonly plain: AtomicProp[];
+  /** The same objects, with `rotation` at its reflect-y value; null where the plane cannot. */
+  private readonly mirrored: AtomicProp[] | null;
+  private readonly geometry: AtomicProp[];
+  private readonly rotation: AtomicProp | null = null;
+  private readonly rotate0: bigint | null = null;
+  private readonly reflect: bigint | null;
+  private readonly zpos: AtomicProp | null;
+  /** The numbers the geometry slots were last set from (NaN: never), so unchanged ones stay. */
+  private readonly last = new Array<number>(GEOMETRY.length).fill(NaN);
+  private lastReflect: boolean | null = null;
+  private readonly fbValues = new Map<number, bigint>();
+
+  /** `zpos`: whether every write sets zpos (only where it is mutable; else it is left out). */
+  constructor(t: Topology, readonly planeId: number, zpos = false) {
+    const p = planeOf(t, planeId);
+    this.geometry = GEOMETRY.map((name) => slot(p, name, 0n));
+    this.plain = [...this.geometry];
+    for (const [prop, value] of neutralValues('plane', p.props)) {
+      const s = slot(p, prop.name, value);
+      this.plain.push(s);
+      if (prop.name !== 'rotation') continue;
+      this.rotation = s;
+      this.rotate0 = value;
+    }
+    this.reflect = reflectYRotation(t, planeId);
+    this.mirrored = this.reflect === null ? null : this.rotation ? this.plain : [...this.plain, slot(p, 'rotation', this.reflect)];
+    this.zpos = zpos && p.zpos && !p.zpos.immutable ? slot(p, 'zpos', 0n) : null;
+    if (this.zpos) for (const list of new Set([this.plain, this.mirrored])) list?.push(this.zpos);
+  }
+
+  /** The plane's properties showing `s` (its planeId is this writer's). */
+  write(s: PlaneShow): AtomicProp[] {
+    const reflect = s.reflectY === true;
+    // Refused before anything is written: the previous values stay whole.
+    if (reflect && !this.mirrored) throw new Error(`plane ${this.planeId} cannot reflect-y`);
+    if (this.zpos && (s.zpos === undefined || s.zpos === null)) throw new Error(`plane ${this.planeId}'s writer sets zpos: a show without one would leave the last`);
+    this.set(0, s.fbId, true);
+    this.set(1, s.crtcId, false);
+    this.setSrc(2, s.src.x);
+    this.setSrc(3, s.src.y);
+    this.setSrc(4, s.src.w);
+    this.setSrc(5, s.src.h);
+    this.set(6, s.dst.x, false);
+    this.set(7, s.dst.y, false);
+    this.set(8, s.dst.w, false);
+    this.set(9, s.dst.h, false);
+    if (this.lastReflect !== reflect && this.rotation) this.rotation.value = (reflect ? this.reflect : this.rotate0)!;
+    this.lastReflect = reflect;
+    if (this.zpos) this.zpos.value = u64(s.zpos!);
+    return reflect ? this.mirrored! : this.plain;
+  }
+
+  private set(i: number, n: number, fb: boolean): void {
+    if (this.last[i] === n) return;
+    this.last[i] = n;
+    this.geometry[i].value = fb ? this.fbValue(n) : u64(n);
+  }
+
+  /** SRC_* are 16.16 fixed point. */
+  private setSrc(i: number, n: number): void {
+    if (this.last[i] === n) return;
+    this.last[i] = n;
+    this.geometry[i].value = u64(BigInt(n) << 16n);
+  }
+
+  private fbValue(fb: number): bigint {
+    let v = this.fbValues.get(fb);
+    if (v === undefined) {
+      if (this.fbValues.size >= FB_VALUES) this.fbValues.clear();
+      this.fbValues.set(fb, (v = u64(fb)));
+    }
+    return v;
+  }
+}
+
+/** A shown plane's properties, as fresh objects (the takeover commit's, and any one-off commit's). */
 export function planeProps(t: Topology, s: PlaneShow): AtomicProp[] {
-  const p = planeOf(t, s.planeId);
-  const v = setter(p);
-  const out = [
-    v('FB_ID', s.fbId), v('CRTC_ID', s.crtcId),
-    v('SRC_X', BigInt(s.src.x) << 16n), v('SRC_Y', BigInt(s.src.y) << 16n), v('SRC_W', BigInt(s.src.w) << 16n), v('SRC_H', BigInt(s.src.h) << 16n),
-    v('CRTC_X', s.dst.x), v('CRTC_Y', s.dst.y), v('CRTC_W', s.dst.w), v('CRTC_H', s.dst.h),
-  ];
-  for (const [prop, value] of neutralValues('plane', p.props)) {
-    if (prop.name === 'rotation' && s.reflectY) continue;
-    out.push(v(prop.name, value));
-  }
-  if (s.reflectY) {
-    const r = reflectYRotation(t, p.id);
-    if (r === null) throw new Error(`plane ${p.id} cannot reflect-y`);
-    out.push(v('rotation', r));
-  }
-  if (s.zpos !== undefined && s.zpos !== null && p.zpos && !p.zpos.immutable) out.push(v('zpos', s.zpos));
-  return out;
+  return new PlaneWriter(t, s.planeId, s.zpos !== undefined && s.zpos !== null).write(s);
 }
 
 /** Takes the plane off its CRTC. */
 export function planeOffProps(t: Topology, planeId: number): AtomicProp[] {
-  const v = setter(planeOf(t, planeId));
-  return [v('FB_ID', 0), v('CRTC_ID', 0)];
+  const p = planeOf(t, planeId);
+  return [slot(p, 'FB_ID', 0n), slot(p, 'CRTC_ID', 0n)];
 }
 
 /**

@@ -17,10 +17,13 @@ export function showsOther(fb: number, frame: Frame, m: Map<number, Frame>): boo
   return false;
 }
 
-/** The one commit's properties: a lone frame's own array, as is the common case. */
-export function propsOf(frames: Map<number, Frame>): AtomicProp[] {
+/**
+ * The one commit's properties: a lone frame's own array, as is the common case, else `into`
+ * refilled with every frame's (the caller's one array, used by the commit at once).
+ */
+export function propsOf(frames: Map<number, Frame>, into: AtomicProp[]): AtomicProp[] {
   if (frames.size === 1) for (const f of frames.values()) return f.props;
-  const all: AtomicProp[] = [];
-  for (const f of frames.values()) for (const p of f.props) all.push(p);
-  return all;
+  into.length = 0;
+  for (const f of frames.values()) for (const p of f.props) into.push(p);
+  return into;
 }

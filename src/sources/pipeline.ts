@@ -3,6 +3,7 @@ import { isKernelError } from '../kernel/errors';
 import type { AtomicProp, DrmEvent, KmsDevice } from '../kernel/types';
 import type { EventHub } from './event-hub';
 import { propsOf, shows, showsOther } from './pipeline-frames';
+import { ReusedTimer } from './pipeline-timer';
 
 export { EventHub } from './event-hub';
 
@@ -51,6 +52,9 @@ interface Slot extends Frame {
   waiters: Waiter[];
 }
 const FLIP = DRM_MODE_ATOMIC.NONBLOCK | DRM_MODE_ATOMIC.PAGE_FLIP_EVENT;
+/** What a spare slot holds: nothing of the frame it carried, and no new array per recycle. */
+const NONE_PROPS: AtomicProp[] = [];
+const NONE_FBS: number[] = [];
 
 /**
  * The streaming sources' way to the screen: at most one commit in flight per CRTC, and a mailbox
@@ -73,17 +77,14 @@ export class FramePipeline {
   // slots frames ride in, are reused rather than made per frame.
   private readonly spareMaps: Map<number, Slot>[] = [];
   private readonly spareSlots: Slot[] = [];
-  private readonly onFlipTimeout = () => {
-    this.timer = null;
+  /** The one commit's properties when frames of several planes go together (refilled each time). */
+  private readonly together: AtomicProp[] = [];
+  private readonly flipTimer = new ReusedTimer(FLIP_TIMEOUT_MS, () => {
     for (const id of this.inFlight.keys()) this.plane(id).lostFlips++;
     this.landed();
-  };
-  private readonly onBusyRetry = () => {
-    this.timer = null;
-    this.commitQueued();
-  };
+  });
+  private readonly busyTimer = new ReusedTimer(BUSY_RETRY_MS, () => this.commitQueued());
   private readonly stopWatching: () => void;
-  private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
   /**
@@ -169,7 +170,7 @@ export class FramePipeline {
     const c = this.plane(frame.planeId);
     c.received++;
     const old = this.queued.get(frame.planeId);
-    const slot = this.spareSlots.pop() ?? { planeId: 0, props: [], fbs: [], waiters: [] };
+    const slot = this.spareSlots.pop() ?? { planeId: 0, props: NONE_PROPS, fbs: NONE_FBS, waiters: [] };
     slot.planeId = frame.planeId;
     slot.props = frame.props;
     slot.fbs = frame.fbs;
@@ -185,7 +186,7 @@ export class FramePipeline {
       this.release(old);
       this.recycle(old);
     }
-    if (!this.inFlight.size && !this.timer) this.commitQueued();
+    if (!this.inFlight.size && !this.flipTimer.armed && !this.busyTimer.armed) this.commitQueued();
   }
 
   private commitQueued(): void {
@@ -194,7 +195,7 @@ export class FramePipeline {
     this.queued = this.spareMaps.pop() ?? new Map<number, Slot>();
     const tag = this.events.nextUserData();
     try {
-      this.dev.atomic(propsOf(frames), FLIP, tag);
+      this.dev.atomic(propsOf(frames, this.together), FLIP, tag);
     } catch (e) {
       if (isKernelError(e, 'EBUSY')) {
         // Someone's flip on this CRTC is still pending (a lost event of ours, another fd's
@@ -202,7 +203,7 @@ export class FramePipeline {
         this.spareMaps.push(this.queued);
         this.queued = frames;
         for (const id of frames.keys()) this.plane(id).busy++;
-        this.arm(BUSY_RETRY_MS, this.onBusyRetry);
+        this.arm(this.busyTimer);
         return;
       }
       for (const f of frames.values()) {
@@ -216,17 +217,17 @@ export class FramePipeline {
     if (!this.inFlight.size) this.spareMaps.push(this.inFlight); // empty: nothing was in flight
     this.inFlight = frames;
     this.inFlightTag = tag;
-    this.arm(FLIP_TIMEOUT_MS, this.onFlipTimeout);
+    this.arm(this.flipTimer);
   }
 
-  private arm(ms: number, fn: () => void): void {
+  private arm(timer: ReusedTimer): void {
     this.disarm();
-    this.timer = setTimeout(fn, ms);
+    timer.arm();
   }
 
   private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.flipTimer.disarm();
+    this.busyTimer.disarm();
   }
 
   private onEvents(events: DrmEvent[]): void {
@@ -240,7 +241,9 @@ export class FramePipeline {
     const landed = this.inFlight;
     this.inFlight = this.spareMaps.pop() ?? new Map<number, Slot>();
     this.inFlightTag = 0n;
-    for (const [plane, f] of landed) {
+    // values(), not entries: an entry is a [key, value] array per plane per flip.
+    for (const f of landed.values()) {
+      const plane = f.planeId;
       if (this.left.delete(plane)) continue;
       this.plane(plane).flipped++;
       const old = this.onScreen.get(plane);
@@ -277,8 +280,8 @@ export class FramePipeline {
   /** A slot no map holds any more goes back for the next frame. */
   private recycle(slot: Slot): void {
     if (slot.waiters.length || this.spareSlots.length >= 8) return;
-    slot.props = [];
-    slot.fbs = [];
+    slot.props = NONE_PROPS;
+    slot.fbs = NONE_FBS;
     this.spareSlots.push(slot);
   }
 
@@ -306,7 +309,8 @@ export class FramePipeline {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.disarm();
+    this.flipTimer.close();
+    this.busyTimer.close();
     this.stopWatching();
     for (const m of [this.queued, this.inFlight]) for (const f of m.values()) this.notify(f, false);
   }
