@@ -138,6 +138,9 @@ test('a file named by the UUID in upper case is not used, and validate and docto
   expect(r.stdout).toContain(`${upper} is not used: domains.d files are named by the domain's UUID in lower case (as libvirt writes it) or its exact name: rename it to ${join(dir, `${UUID}.xml`)}`);
   const j = JSON.parse(spawnSync(process.execPath, [join(REPO, 'bin', 'directflip'), 'validate', domain, '--root', root, '--json'], { encoding: 'utf8' }).stdout);
   expect(j.configFrom).toMatchObject({ origin: null, misnamed: [upper] });
+  const plan = spawnSync(process.execPath, [join(REPO, 'bin', 'directflip'), 'plan', domain, '--root', root, '--host', 'sim:gvt-skylake'], { encoding: 'utf8' });
+  expect(plan.status).toBe(1);
+  expect(plan.stderr).toContain(`${upper} is not used: domains.d files are named by the domain's UUID in lower case`);
   // Names are not folded: libvirt's are case-sensitive, so another case may be another domain's.
   rmSync(upper);
   put(`${NAME.toUpperCase()}.xml`, element());

@@ -14,7 +14,7 @@ import { CliError, printJson } from '../output';
 import { readInput, STDIN } from '../read-input';
 import { table } from '../table';
 import { originLine, ROOT_OPTION, ROOT_HELP } from '../config-origin';
-import { hostConfigCandidates } from '../../config/host-config';
+import { hostConfigCandidates, misnamedHostConfigs, misnamedNote } from '../../config/host-config';
 import { planPicture } from '../../svg/from-plan';
 import { svgFileArg, writePicture } from '../../svg/write';
 import { listenerLine, planListener } from '../../versions/listener';
@@ -59,7 +59,11 @@ export const planCommand: CommandModule<object, Args> = {
       throw e;
     }
     const config = from.config;
-    if (!config.directflip) throw new CliError(`${name}: domain ${config.name} is not configured for directflip (no <directflip> in <metadata>, and none of ${hostConfigCandidates(config, args.root).join(', ')}): add the metadata (\`directflip config --domain FILE …\` prints it) or write one of those files`, 1, { code: 'EDF_NOT_CONFIGURED' });
+    if (!config.directflip) {
+      const misnamed = misnamedHostConfigs(config, args.root);
+      if (misnamed.length) throw new CliError(`${name}: domain ${config.name} is not configured for directflip: no <directflip> in <metadata>, and ${misnamedNote(misnamed[0], config, args.root)}`, 1, { code: 'EDF_NOT_CONFIGURED', file: misnamed[0] });
+      throw new CliError(`${name}: domain ${config.name} is not configured for directflip (no <directflip> in <metadata>, and none of ${hostConfigCandidates(config, args.root).join(', ')}): add the metadata (\`directflip config --domain FILE …\` prints it) or write one of those files`, 1, { code: 'EDF_NOT_CONFIGURED' });
+    }
     // A simulated host lives in a temporary directory: an interrupt must not leave it behind.
     let host: ReturnType<typeof openHost> | undefined;
     const registered = cleanupOnInterrupt(() => host?.close());
