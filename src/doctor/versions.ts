@@ -36,7 +36,9 @@ export function udmabufChecks(ctx: DoctorContext): CheckResult[] {
     // no module index: the module cannot be loaded by name
   }
   if (/(^|\/)udmabuf\.ko(\.[a-z]+)?:/m.test(dep)) {
-    return [fail('udmabuf', `/dev/udmabuf is missing, but kernel ${release} has the udmabuf module: pixels are copied (the damage) instead of scanned out in place`, '`modprobe udmabuf` (and `echo udmabuf > /etc/modules-load.d/udmabuf.conf` to load it at boot)')];
+    const q = ctx.versions.qemu?.version;
+    const yet = q && !atLeast(q, '10.1.0') ? ` (loaded, it gives nothing yet: ${udmabufGives(ctx)})` : '';
+    return [fail('udmabuf', `/dev/udmabuf is missing, but kernel ${release} has the udmabuf module: Listener.Unix.Map pixels are copied (the damage) instead of scanned out in place${yet}`, '`modprobe udmabuf` (and `echo udmabuf > /etc/modules-load.d/udmabuf.conf` to load it at boot)')];
   }
   return [warn('udmabuf', `/dev/udmabuf is missing and kernel ${release ?? '(unknown)'} has no udmabuf module (CONFIG_UDMABUF): pixels are copied (the damage only)`, 'a kernel built with CONFIG_UDMABUF=m gives zero-copy pixels')];
 }
