@@ -58,7 +58,8 @@ export function hostConfigDir(root = '/'): string {
 export function hostConfigCandidates(domain: { uuid: string | null; name: string }, root = '/'): string[] {
   const dir = hostConfigDir(root);
   const out = domain.uuid ? [join(dir, `${domain.uuid}.xml`)] : [];
-  if (!/[/\0]/.test(domain.name) && Buffer.byteLength(domain.name) <= 251) out.push(join(dir, `${domain.name}.xml`));
+  // A domain named by its own UUID has one file, not the same file twice.
+  if (!/[/\0]/.test(domain.name) && Buffer.byteLength(domain.name) <= 251 && domain.name !== domain.uuid) out.push(join(dir, `${domain.name}.xml`));
   return out;
 }
 

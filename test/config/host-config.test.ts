@@ -147,3 +147,9 @@ test('a file named by the UUID in upper case is not used, and validate and docto
   expect(misnamedHostConfigs({ uuid: UUID, name: NAME }, root)).toEqual([]);
   expect(misnamedHostConfigs({ uuid: UUID, name: NAME }, join(root, 'none'))).toEqual([]);
 });
+
+test('a domain named by its own UUID: its one file configures it, not "a second time" by itself', () => {
+  const f = put(`${UUID}.xml`, element());
+  const named = bare.replace(`<name>${NAME}</name>`, `<name>${UUID}</name>`);
+  expect(configFor(named, root)).toMatchObject({ origin: 'domains.d', file: f });
+});
