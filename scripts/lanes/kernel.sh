@@ -252,15 +252,16 @@ fi
 tail -n +1 --pid="$QPID" -f "$WORK/ttyS1" 2>/dev/null | sed -u 's/\r$//' | grep --line-buffered -E '^(ok |not ok |# |DF-LANE )' &
 TAILPID=$!
 timed_out=0
-waited=0
+# Wall-clock seconds, as the guest counts its deadline (TCG's clock is the host's): a loaded host
+# stretches a count of `sleep 1`s far past it.
+deadline=$(($(date +%s) + TIMEOUT))
 while kill -0 "$QPID" 2>/dev/null; do
-  if [ "$waited" -ge "$TIMEOUT" ]; then
+  if [ "$(date +%s)" -ge "$deadline" ]; then
     timed_out=1
     kill "$QPID" 2>/dev/null || true
     break
   fi
   sleep 1
-  waited=$((waited + 1))
 done
 wait "$QPID" 2>/dev/null || true
 QPID=""
