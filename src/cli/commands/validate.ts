@@ -47,7 +47,7 @@ export const validateCommand: CommandModule<object, Args> = {
       throw e;
     }
     const misnamed = from.origin === null ? misnamedHostConfigs(from.config, args.root) : [];
-    if (args.json) printJson({ ok: true, config: from.config, configFrom: { origin: from.origin, file: from.file, ignored: from.ignored, misnamed } });
+    if (args.json) printJson({ ok: true, config: from.config, configFrom: { origin: from.origin, file: from.file, ignored: from.ignored, ...(misnamed.length ? { misnamed } : {}) } });
     else {
       process.stdout.write(describeConfig(from.config) + originLine(from) + misnamed.map((f) => `  ${misnamedNote(f, from.config, args.root)}\n`).join(''));
     }
