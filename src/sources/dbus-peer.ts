@@ -288,7 +288,9 @@ export class PeerLink extends EventEmitter {
 
   replyError(call: PeerMessage, name: string, text: string): void {
     if (call.flags & NO_REPLY_EXPECTED) return;
-    this.send({ type: MESSAGE.ERROR, flags: NO_REPLY_EXPECTED, replySerial: call.serial, destination: call.sender, errorName: name, signature: 's', body: [text] });
+    // The text often quotes what the peer sent: a NUL in it would make the reply unsendable.
+    const safe = text.includes('\0') ? text.replace(/\0/g, '\uFFFD') : text;
+    this.send({ type: MESSAGE.ERROR, flags: NO_REPLY_EXPECTED, replySerial: call.serial, destination: call.sender, errorName: name, signature: 's', body: [safe] });
   }
 
   close(err?: Error): void {

@@ -94,7 +94,8 @@ function dmabufSize(fd: number): number | null {
   }
 }
 
-function printableFourcc(f: number): string {
+/** A fourcc as QEMU sent it, safe to put in a message: quoted when printable. */
+export function printableFourcc(f: number): string {
   const name = fourccName(f);
   return /^[\x20-\x7e]{4}$/.test(name) ? JSON.stringify(name) : 'unprintable';
 }

@@ -1,6 +1,8 @@
-import { DRM_MODE_FB_MODIFIERS } from '../kernel/constants';
+import { DRM_FORMAT_MOD, DRM_MODE_FB_MODIFIERS, modifierName } from '../kernel/constants';
+import { formatLabel } from '../kernel/topology';
+import type { TopoPlane } from '../kernel/topology';
 import type { DmabufLayout } from './dmabuf-layout';
-import { addFb2Planes } from './dmabuf-layout';
+import { addFb2Planes, printableFourcc } from './dmabuf-layout';
 import { canReflectY } from './plane-props';
 import type { Rect } from './plane-props';
 import type { ScanoutTarget } from './scanout-target';
@@ -34,8 +36,13 @@ export class DmabufScanout {
   private readonly recent: string[] = [];
   private current: Imported | null = null;
 
+  /** The host plane the console is on, for its format list (IN_FORMATS). */
+  private readonly plane: TopoPlane | undefined;
+
   /** The caller keeps the fds it passes in and closes them; the GEM handle holds the buffer. */
-  constructor(private readonly target: ScanoutTarget) {}
+  constructor(private readonly target: ScanoutTarget) {
+    this.plane = target.t.planes.find((p) => p.id === target.planeId);
+  }
 
   get active(): boolean {
     return this.current !== null;
@@ -54,6 +61,7 @@ export class DmabufScanout {
     if (l.y0Top && !canReflectY(this.target.t, this.target.planeId)) {
       throw new Error(`the guest's buffer is bottom-up (y0_top) and plane ${this.target.planeId} cannot reflect-y: it cannot be shown without a copy`);
     }
+    this.checkFormat(l.fourcc, l.modifier);
     // The swapchain's steady state: a one-plane buffer already wrapped in an fb is found again
     // by its handle (PRIME gives the same one) and flipped, allocating nothing per frame.
     const cached = l.planes.length === 1 ? this.findSingle(this.target.dev.primeFdToHandle(l.planes[0].fd), l) : undefined;
@@ -88,6 +96,24 @@ export class DmabufScanout {
       throw e;
     }
     this.showCached(c, l);
+  }
+
+  /**
+   * ADDFB2 takes any format some plane of the card lists, and on some kernels only the flip then
+   * fails: the guest's buffer is checked against its own plane's list first, so the refusal
+   * names the plane, the format and what it takes. No modifier named: any the plane lists.
+   */
+  private checkFormat(fourcc: number, modifier: bigint): void {
+    const mods = this.plane?.modifiers.get(fourcc);
+    if (this.plane && mods && (modifier === DRM_FORMAT_MOD.INVALID || mods.includes(modifier))) return;
+    if (!this.plane) return; // a plane the topology lacks is refused by the kernel at the flip
+    const label = formatLabel(fourcc);
+    const name = /^[\x21-\x7e][\x20-\x7e]*$/.test(label) ? label : `0x${fourcc.toString(16)} (${printableFourcc(fourcc)})`;
+    const what = modifier === DRM_FORMAT_MOD.INVALID ? name : `${name} with modifier ${modifierName(modifier)}`;
+    const takes = mods ? `${name} only as ${mods.map(modifierName).join(', ')}` : [...this.plane.modifiers.keys()].map(formatLabel).join(' ');
+    throw new Error(
+      `plane ${this.plane.id} cannot show the guest's ${what} buffer: it takes ${takes}; put this console on a plane that lists it (directflip probe shows each plane's formats), or have the guest use one of those`,
+    );
   }
 
   private findSingle(handle: number, l: DmabufLayout): Imported | undefined {

@@ -150,15 +150,19 @@ test('numbers that describe no buffer are refused with the reason, every fd clos
   expect(shown(140, 55)).toEqual([255, 255, 255]);
 });
 
-test('a modifier may bring auxiliary planes (CCS): their layout is left to ADDFB2, which judges it', async () => {
+test('a modifier may bring auxiliary planes (CCS), but only a plane that lists format and modifier is given the buffer', async () => {
   const fd = dmabuf(16384, []);
   const before = fdSnapshot();
   const ccs = (planes: number) =>
     call('ScanoutDMABUF2', SIG, [[fd], 0, 0, W, H, [0, 12288].slice(0, planes), [W * 4, 128].slice(0, planes), planes, DRM_FORMAT.XRGB8888, W, H, DRM_FORMAT_MOD.I915_Y_TILED_CCS, false]);
-  // vkms lists no Intel modifier: the kernel refuses, not the listener's own checks.
-  expect(await refusal(ccs(2))).toMatch(/EINVAL: DRM_IOCTL_MODE_ADDFB2 failed/);
-  expect(await refusal(ccs(1))).toMatch(/EINVAL: DRM_IOCTL_MODE_ADDFB2 failed/);
+  // vkms lists no Intel modifier: refused naming the plane and what it takes, before any import.
+  expect(await refusal(ccs(2))).toMatch(new RegExp(`plane ${rig.overlay} cannot show the guest's XR24 with modifier I915_Y_TILED_CCS buffer: it takes XR24 only as LINEAR; put this console on a plane that lists it`));
+  expect(await refusal(ccs(1))).toMatch(/cannot show the guest's XR24 with modifier I915_Y_TILED_CCS buffer/);
+  // A format the plane does not list at all.
+  expect(await refusal(call('ScanoutDMABUF2', SIG, [[fd], 0, 0, W, H, [0], [W * 2], 1, DRM_FORMAT.YUYV, W, H, DRM_FORMAT_MOD.INVALID, false]))).toMatch(/cannot show the guest's YUYV buffer: it takes .*XR24.*NV12/);
   expect(await refusal(call('ScanoutDMABUF2', SIG, [[fd], 0, 0, W, H, [0, 0, 0, 0, 0], [256, 256, 256, 256, 256], 5, DRM_FORMAT.XRGB8888, W, H, DRM_FORMAT_MOD.I915_Y_TILED_CCS, false]))).toMatch(/says 5 planes, but "XR24" has 1 \(and a modifier at most 4 in all\)/);
+  // ScanoutDMABUF (v1) takes any fourcc: one with NULs is named printably, so the reply is sendable.
+  expect(await refusal(call('ScanoutDMABUF', 'huuuutb', [fd, W, H, W * 4, 0, DRM_FORMAT_MOD.INVALID, false]))).toMatch(/cannot show the guest's 0x0 \(unprintable\) buffer/);
   expect(fdsOpenedSince(before)).toEqual([]);
   expect(host.card.gemHandleCount).toBe(0);
 });
