@@ -2,7 +2,7 @@ import yargs from 'yargs/yargs';
 import type { CommandModule } from 'yargs';
 import { quietOnClosedStdout } from './interrupt';
 import { UsageError } from './options';
-import { reportFailure } from './output';
+import { printJson, reportFailure } from './output';
 import { configCommand } from './commands/config';
 import { daemonCommand } from './commands/daemon';
 import { demoCommand } from './commands/demo';
@@ -54,7 +54,10 @@ export async function main(argv: string[]): Promise<void> {
     .fail((msg, err, y) => {
       // yargs re-throws an option's coerce error as its own YError: both are usage errors.
       if (err && !(err instanceof UsageError) && err.name !== 'YError') throw err;
-      process.stderr.write(`${y.help() && ''}directflip: ${msg ?? err?.message}\nRun 'directflip --help' for usage.\n`);
+      const text = msg ?? err?.message ?? 'invalid usage';
+      // A program that asked for JSON gets its refusal as JSON too, on stdout like every result.
+      if (argv.includes('--json')) printJson({ ok: false, error: { code: 'EUSAGE', message: `${text}; run 'directflip --help' for usage` } });
+      else process.stderr.write(`${y.help() && ''}directflip: ${text}\nRun 'directflip --help' for usage.\n`);
       process.exit(2);
     })
     .help()

@@ -47,6 +47,20 @@ describe('option values are checked before anything runs', () => {
     expect(r.stderr).not.toMatch(STACK_RE);
   });
 
+  test.each([
+    [['status', '--bus', 'nonsense', '--json'], /--bus: "nonsense" has no transport/],
+    [['plan', KIOSK, '--budget-ms', 'x', '--json'], /--budget-ms takes a positive whole number/],
+    [['config', '--json'], /Missing required argument: connector/],
+    [['nosuch', '--json'], /Unknown argument: nosuch/],
+  ])('with --json, usage error %j is JSON on stdout with code EUSAGE, exit 2', (args, message) => {
+    const r = runCli(args as string[], '');
+    expect([r.status, r.stderr]).toEqual([2, '']);
+    const out = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; message: string } };
+    expect([out.ok, out.error.code]).toEqual([false, 'EUSAGE']);
+    expect(out.error.message).toMatch(message as RegExp);
+    expect(out.error.message).toMatch(/run 'directflip --help' for usage$/);
+  });
+
   test('good values pass: addresses of every form, and whole numbers', () => {
     const r = runCli(['plan', KIOSK, '--host', 'sim:gvt-skylake', '--budget-ms', '50', '--json']);
     expect(r.status).toBe(0);
