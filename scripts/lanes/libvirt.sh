@@ -90,7 +90,7 @@ release_reason() { if printf '%s\n' 10.5.0 "$LIBVIRT_VERSION" | sort -V -C; then
 if ! runuser -u libvirt-qemu -- test -r "$REPO/dist/src/sources/bus-helper.js"; then
   say "# libvirt-qemu cannot read $REPO: using a copy in /opt/directflip-lane"
   rm -rf /opt/directflip-lane && mkdir -p /opt/directflip-lane &&
-    cp -a "$REPO/package.json" "$REPO/bin" "$REPO/src" "$REPO/dist" "$REPO/build" "$REPO/node_modules" "$REPO/examples" "$REPO/hooks" "$REPO/data" /opt/directflip-lane/ ||
+    cp -a "$REPO/package.json" "$REPO/bin" "$REPO/src" "$REPO/dist" "$REPO/build" "$REPO/node_modules" "$REPO/examples" "$REPO/hooks" "$REPO/data" "$REPO/man" /opt/directflip-lane/ ||
     die "copying the package to /opt/directflip-lane failed"
   DF="node /opt/directflip-lane/bin/directflip"
   runuser -u libvirt-qemu -- test -r /opt/directflip-lane/dist/src/sources/bus-helper.js || die "libvirt-qemu cannot read /opt/directflip-lane either"
@@ -100,7 +100,7 @@ fi
 step "directflip install; starting the system bus, directflipd, virtlogd and libvirtd"
 mkdir -p /etc/libvirt/hooks/qemu.d
 printf 'not a hook (not executable): the lane checks that uninstall leaves it alone\n' >/etc/libvirt/hooks/qemu.d/10-lane-sentinel
-$DF install --json >"$ART/install.json" || die "directflip install failed"
+$DF install --json >"$ART/install.json" || die "directflip install failed: $(tr -s '\n ' ' ' <"$ART/install.json" | cut -c1-400)"
 mkdir -p "$TRACE"
 if ! pgrep -f 'dbus-daemon --system' >/dev/null; then
   # No system bus runs (PID 1 is not systemd here): start one, clearing a dead one's leftovers.
