@@ -7,6 +7,7 @@ import { messageLength, PeerProtocolError, quoted, readBody, readBodyDirect, rea
 import { authStep } from './peer-auth';
 import { PendingCalls } from './peer-calls';
 import { marshalBasic } from './wire-write';
+import type { Outgoing } from './wire-write';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // dbus-next's marshalling, without its connection: it can neither adopt a socketpair nor count
@@ -16,18 +17,9 @@ const { marshallMessage, messageToJsFmt } = require('dbus-next/lib/marshall-comp
 
 export { MAX_MESSAGE, PeerProtocolError } from './dbus-wire';
 
-export interface PeerMessage {
-  type: number;
-  flags: number;
+/** A message on the link: the header fields wire-write marshals, with its serial, body and fds. */
+export interface PeerMessage extends Outgoing {
   serial: number;
-  path?: string;
-  interface?: string;
-  member?: string;
-  errorName?: string;
-  replySerial?: number;
-  destination?: string;
-  sender?: string;
-  signature?: string;
   body: unknown[];
   /** The fds this message carried (exactly the header's UNIX_FDS count); the receiver owns them. */
   fds: number[];
