@@ -100,6 +100,20 @@ export async function peerPair(): Promise<{ ours: PeerLink; qemu: PeerLink }> {
 }
 
 /** Resolves with the error `link` closes with (undefined for a plain close). */
+/**
+ * Waits for a call QEMU made while the simulated card's vblanks go by (manual vblank), so a reply
+ * held for its flip can come.
+ */
+export async function withVblanks<T>(host: SimHost, p: Promise<T>): Promise<T> {
+  let done = false;
+  p.then(() => (done = true), () => (done = true));
+  while (!done) {
+    await new Promise((r) => setImmediate(r));
+    host.card.advanceVblank();
+  }
+  return p;
+}
+
 export function closed(link: PeerLink): Promise<(Error & { code?: string }) | undefined> {
   return new Promise((r) => link.once('close', r));
 }

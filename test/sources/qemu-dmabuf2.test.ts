@@ -6,7 +6,7 @@ import type { PeerMessage } from '../../src/sources/dbus-peer';
 import { MESSAGE } from '../../src/sources/dbus-peer';
 import { DMABUF2 } from '../../src/sources/listener-calls';
 import { fdSnapshot, fdsOpenedSince } from '../helpers/fds';
-import { closed, listenerRig } from '../helpers/listener-rig';
+import { closed, listenerRig, withVblanks } from '../helpers/listener-rig';
 import type { ListenerRig } from '../helpers/listener-rig';
 import { nv12Host } from '../helpers/nv12-host';
 import { settleVblanks, shownAt } from '../helpers/screen';
@@ -21,7 +21,6 @@ const H = 48;
 const LUMA = W * H; // 3072 bytes
 const CHROMA_AT = 4096;
 const SIG = 'ahuuuuauauuuuutb';
-const tick = () => new Promise((r) => setImmediate(r));
 
 let host: SimHost;
 let rig: ListenerRig;
@@ -52,16 +51,7 @@ function chromaPlane(): Buffer {
 /** A call as QEMU makes it: ScanoutDMABUF2 on its own interface, the rest on Listener. */
 const send = (member: string, signature: string, body: unknown[]) =>
   member === 'ScanoutDMABUF2' ? rig.qemu.call({ path: '/org/qemu/Display1/Listener', interface: DMABUF2, member, signature, body }, 5000) : rig.call(member, signature, body);
-async function call(member: string, signature: string, body: unknown[]): Promise<PeerMessage> {
-  const p = send(member, signature, body);
-  let done = false;
-  p.then(() => (done = true), () => (done = true));
-  while (!done) {
-    await tick();
-    host.card.advanceVblank();
-  }
-  return p;
-}
+const call = (member: string, signature: string, body: unknown[]): Promise<PeerMessage> => withVblanks(host, send(member, signature, body));
 const refusal = (p: Promise<PeerMessage>) => p.then((m) => `unexpected success: ${m.member}`, (e: Error) => e.message);
 const expectOk = (m: PeerMessage) => expect([m.type, m.errorName]).toEqual([MESSAGE.METHOD_RETURN, undefined]);
 const shown = (x: number, y: number) => shownAt(host, rig.crtc, x, y);

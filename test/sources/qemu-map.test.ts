@@ -7,7 +7,7 @@ import { MESSAGE } from '../../src/sources/dbus-peer';
 import { MAP } from '../../src/sources/listener-calls';
 import { PIXMAN } from '../../src/sources/pixel-scanout';
 import { fdSnapshot, fdsOpenedSince } from '../helpers/fds';
-import { closed, listenerRig } from '../helpers/listener-rig';
+import { closed, listenerRig, withVblanks } from '../helpers/listener-rig';
 import type { ListenerRig } from '../helpers/listener-rig';
 import { settleVblanks, shownAt } from '../helpers/screen';
 
@@ -26,7 +26,6 @@ const DST = { x: 100, y: 50 };
 let host: SimHost;
 let rig: ListenerRig;
 const opened: number[] = [];
-const tick = () => new Promise((r) => setImmediate(r));
 
 function hostWith(udmabuf: boolean): SimHost {
   const p = loadProfile('vkms');
@@ -50,16 +49,7 @@ function paint(fd: number, [r, g, b]: number[], rect = { x: 0, y: 0, w: W, h: H 
   for (let y = rect.y; y < rect.y + rect.h; y++) writeSync(fd, row, 0, row.length, offset + y * stride + rect.x * 4);
 }
 const mapCall = (member: string, signature: string, body: unknown[]) => rig.qemu.call({ path: '/org/qemu/Display1/Listener', interface: MAP, member, signature, body }, 5000);
-async function call(member: string, signature: string, body: unknown[]): Promise<PeerMessage> {
-  const p = mapCall(member, signature, body);
-  let done = false;
-  p.then(() => (done = true), () => (done = true));
-  while (!done) {
-    await tick();
-    host.card.advanceVblank();
-  }
-  return p;
-}
+const call = (member: string, signature: string, body: unknown[]): Promise<PeerMessage> => withVblanks(host, mapCall(member, signature, body));
 const scanoutMap = (fd: number, offset = 0, w = W, h = H, stride = STRIDE, format: number = PIXMAN.x8r8g8b8) => call('ScanoutMap', 'huuuuu', [fd, offset, w, h, stride, format]);
 const updateMap = (x: number, y: number, w: number, h: number) => call('UpdateMap', 'iiii', [x, y, w, h]);
 const refusal = (p: Promise<PeerMessage>) => p.then((m) => `unexpected success: ${m.member}`, (e: Error) => e.message);
