@@ -7,7 +7,8 @@
 # Output: each in-guest test as `ok - NAME` / `not ok - NAME: WHY`, then `N passed, N failed`.
 # Writeback captures land in artifacts/kernel-lane/*.png, the guest console in console.log.
 # An oops, BUG, WARN or hung task on the guest's console is a failure of its own, with the lines; a
-# guest past the deadline leaves its watchdog's dump (init.sh) in the output.
+# guest past the deadline leaves its watchdog's dump (init.sh) and, from an NMI the host sends it 15 s
+# before the deadline, a panic with every CPU's backtrace in the output.
 # Exit status: 0 only when every test passed and the guest finished.
 #
 # Environment: DIRECTFLIP_KERNEL_CACHE (cache dir), DIRECTFLIP_KERNEL_TIMEOUT (guest seconds),
@@ -240,10 +241,14 @@ cat "$BASE" "$WORK/app.cpio" >"$WORK/initrd.cpio"
 step "boot $ABI under QEMU TCG and run the in-guest tests"
 rm -f "$ART"/*.png "$ART"/*.txt "$ART"/console.log
 : >"$WORK/ttyS1"
+# The monitor socket lets the host send an NMI to a guest that stopped (below): with
+# unknown_nmi_panic it panics and panic_print=0x40 puts every CPU's backtrace on the console, the
+# one report a hard lockup with interrupts off still gives (TCG has no NMI watchdog).
 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -nodefaults -display none -no-reboot -no-user-config \
   -serial "file:$ART/console.log" -serial "file:$WORK/ttyS1" \
+  -monitor "unix:$WORK/hmp.sock,server=on,wait=off" \
   -kernel "$VMLINUZ" -initrd "$WORK/initrd.cpio" \
-  -append "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init df.deadline=$((TIMEOUT - 40))" &
+  -append "console=ttyS0 panic=-1 oops=panic unknown_nmi_panic panic_print=0x40 loglevel=4 rdinit=/init df.deadline=$((TIMEOUT - 40))" &
 QPID=$!
 if [ "${DIRECTFLIP_KERNEL_VERBOSE:-0}" = 1 ]; then
   tail -n +1 --pid="$QPID" -f "$ART/console.log" 2>/dev/null &
@@ -252,10 +257,17 @@ fi
 tail -n +1 --pid="$QPID" -f "$WORK/ttyS1" 2>/dev/null | sed -u 's/\r$//' | grep --line-buffered -E '^(ok |not ok |# |DF-LANE )' &
 TAILPID=$!
 timed_out=0
+nmi_at=""
 # Wall-clock seconds, as the guest counts its deadline (TCG's clock is the host's): a loaded host
 # stretches a count of `sleep 1`s far past it.
 deadline=$(($(date +%s) + TIMEOUT))
 while kill -0 "$QPID" 2>/dev/null; do
+  # 15 s before the deadline, after /init's own watchdog had its turn: the NMI (see above).
+  if [ -z "$nmi_at" ] && [ "$(date +%s)" -ge $((deadline - 15)) ]; then
+    nmi_at=$((TIMEOUT - 15))
+    node -e 'const s = require("net").connect(process.argv[1], () => { s.write("nmi\n"); setTimeout(() => s.end(), 500); });
+      s.on("error", (e) => { console.error(`kernel lane: no NMI sent: ${e.message}`); });' "$WORK/hmp.sock" || true
+  fi
   if [ "$(date +%s)" -ge "$deadline" ]; then
     timed_out=1
     kill "$QPID" 2>/dev/null || true
@@ -274,7 +286,12 @@ grep -E '^(ok|not ok)' "$WORK/results.raw" >"$ART/results.txt" || true
 passed=$(grep -c '^ok ' "$ART/results.txt" || true)
 failed=$(grep -c '^not ok ' "$ART/results.txt" || true)
 if ! grep -q '^DF-LANE exit ' "$WORK/results.raw"; then
-  if [ "$timed_out" = 1 ]; then
+  if [ -n "$nmi_at" ]; then
+    echo "not ok - the guest finished: it was still running ${nmi_at}s in and was sent an NMI (see $ART/console.log)"
+    tr -d '\r' <"$ART/console.log" | grep -E '^DF-LANE watchdog|blocked for more than' | head -n 250 | sed 's/^/# /'
+    # The panic the NMI caused, with every CPU's backtrace: where the guest was stuck.
+    tr -d '\r' <"$ART/console.log" | sed -n '/NMI received for unknown reason\|Kernel panic - not syncing: NMI/,$p' | head -n 200 | sed 's/^/# /'
+  elif [ "$timed_out" = 1 ]; then
     echo "not ok - the guest finished: it ran past ${TIMEOUT}s and was stopped (see $ART/console.log)"
     # What /init's watchdog saw shortly before the deadline: node's threads and kernel stacks.
     tr -d '\r' <"$ART/console.log" | grep -E '^DF-LANE watchdog|blocked for more than' | head -n 250 | sed 's/^/# /'

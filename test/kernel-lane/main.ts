@@ -18,6 +18,7 @@ import './pacing.lane';
 import './floor.lane';
 import './uevent.lane';
 import './handles.lane';
+import './vblank-off.lane';
 import './kernel-log.lane';
 
 process.on('uncaughtException', (e) => report(`# uncaught: ${e.stack ?? e}`));

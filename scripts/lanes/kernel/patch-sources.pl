@@ -60,6 +60,69 @@ if (index(slurp("$vkms/vkms_composer.c"), 'vkms_writeback_row(') >= 0) {
     sub { "\t\tif (wb) /* directflip-lane: vkms-writeback-row */\n\t\t\tvkms_writeback_row(wb, output_buffer, y);\n" });
 }
 
+# vkms: vkms_disable_vblank() waits for a running vblank hrtimer callback (hrtimer_cancel), but
+# DRM calls it holding dev->event_lock and vblank_time_lock with interrupts off, and the callback
+# (drm_crtc_handle_vblank) spins on those very locks on the other CPU: a hard lockup of both CPUs
+# with interrupts off, so no soft-lockup, RCU-stall or hung-task report (reported upstream as
+# "drm/vblank: Hard lockup in __disable_vblank()", 2024). The lane hit it about once in six 6.12
+# runs, when a CRTC went off during a vblank. Never wait there: disabling clears a flag and only
+# tries to cancel; a callback already running sees the flag and stops the timer itself. A lock of
+# its own (never held across drm_crtc_handle_vblank) orders the flag, the callback's forward and
+# enable's restart, and the timer is set up once, so enabling never re-initialises a timer whose
+# callback is still running.
+edit("$vkms/vkms_drv.h", 'vkms-vblank-no-wait-fields',
+  qr/(\tstruct hrtimer vblank_hrtimer;\n)/,
+  sub {
+    "$1\t/* directflip-lane: vkms-vblank-no-wait-fields */\n"
+    . "\tspinlock_t df_lane_timer_lock;\n\tbool df_lane_vblank_on;\n\tbool df_lane_timer_ready;\n";
+  });
+edit("$vkms/vkms_crtc.c", 'vkms-vblank-no-wait-forward',
+  qr/(\tfence_cookie = dma_fence_begin_signalling\(\);\n\n)\tret_overrun = hrtimer_forward_now\(&output->vblank_hrtimer,\n\t\t\t\t\t  output->period_ns\);\n/,
+  sub {
+    "$1\t/* directflip-lane: vkms-vblank-no-wait-forward */\n"
+    . "\tspin_lock(&output->df_lane_timer_lock);\n"
+    . "\tif (!output->df_lane_vblank_on) {\n"
+    . "\t\tspin_unlock(&output->df_lane_timer_lock);\n"
+    . "\t\tdma_fence_end_signalling(fence_cookie);\n\t\treturn HRTIMER_NORESTART;\n\t}\n"
+    . "\tret_overrun = hrtimer_forward_now(&output->vblank_hrtimer,\n\t\t\t\t\t  output->period_ns);\n"
+    . "\tspin_unlock(&output->df_lane_timer_lock);\n";
+  });
+edit("$vkms/vkms_crtc.c", 'vkms-vblank-no-wait-quiet',
+  qr/\tif \(!ret\)\n(\t\tDRM_ERROR\("vkms failure on handling vblank"\);\n)/,
+  sub { "\tif (!ret && READ_ONCE(output->df_lane_vblank_on)) /* directflip-lane: vkms-vblank-no-wait-quiet */\n$1" });
+edit("$vkms/vkms_crtc.c", 'vkms-vblank-no-wait-restart',
+  qr/\treturn HRTIMER_RESTART;\n/,
+  sub {
+    "\t/* directflip-lane: vkms-vblank-no-wait-restart */\n"
+    . "\tspin_lock(&output->df_lane_timer_lock);\n"
+    . "\tret = output->df_lane_vblank_on;\n"
+    . "\tspin_unlock(&output->df_lane_timer_lock);\n"
+    . "\treturn ret ? HRTIMER_RESTART : HRTIMER_NORESTART;\n";
+  });
+edit("$vkms/vkms_crtc.c", 'vkms-vblank-no-wait-enable',
+  qr/\thrtimer_init\(&out->vblank_hrtimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL\);\n\tout->vblank_hrtimer\.function = &vkms_vblank_simulate;\n\tout->period_ns = ktime_set\(0, vblank->framedur_ns\);\n\thrtimer_start\(&out->vblank_hrtimer, out->period_ns, HRTIMER_MODE_REL\);\n/,
+  sub {
+    "\tif (!out->df_lane_timer_ready) { /* directflip-lane: vkms-vblank-no-wait-enable */\n"
+    . "\t\tspin_lock_init(&out->df_lane_timer_lock);\n"
+    . "\t\thrtimer_init(&out->vblank_hrtimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);\n"
+    . "\t\tout->vblank_hrtimer.function = &vkms_vblank_simulate;\n"
+    . "\t\tout->df_lane_timer_ready = true;\n\t}\n"
+    . "\tout->period_ns = ktime_set(0, vblank->framedur_ns);\n"
+    . "\tspin_lock(&out->df_lane_timer_lock);\n"
+    . "\tout->df_lane_vblank_on = true;\n"
+    . "\thrtimer_start(&out->vblank_hrtimer, out->period_ns, HRTIMER_MODE_REL);\n"
+    . "\tspin_unlock(&out->df_lane_timer_lock);\n";
+  });
+edit("$vkms/vkms_crtc.c", 'vkms-vblank-no-wait-disable',
+  qr/\thrtimer_cancel\(&out->vblank_hrtimer\);\n/,
+  sub {
+    "\tif (!out->df_lane_timer_ready) /* directflip-lane: vkms-vblank-no-wait-disable */\n\t\treturn;\n"
+    . "\tspin_lock(&out->df_lane_timer_lock);\n"
+    . "\tout->df_lane_vblank_on = false;\n"
+    . "\thrtimer_try_to_cancel(&out->vblank_hrtimer);\n"
+    . "\tspin_unlock(&out->df_lane_timer_lock);\n";
+  });
+
 my $m = "$mbochs/mbochs.c";
 
 # mbochs 1: the first non-probe query after a mode change allocates a dma-buf and discards the
