@@ -123,6 +123,23 @@ edit("$vkms/vkms_crtc.c", 'vkms-vblank-no-wait-disable',
     . "\tspin_unlock(&out->df_lane_timer_lock);\n";
   });
 
+# vkms: a test control, off unless a test sets it. /sys/module/vkms/parameters/df_lane_slow_vblank_us
+# makes every vblank timer callback busy-wait that long before it takes the vblank locks, as a
+# slow real interrupt handler would. It widens the lockup's window above from a few microseconds
+# to hundreds, so vblank-off.lane.ts hangs the unpatched vkms within seconds instead of once in
+# hundreds of runs.
+edit("$vkms/vkms_crtc.c", 'vkms-slow-vblank-param',
+  qr/(#include "vkms_drv\.h"\n)/,
+  sub {
+    "$1\n/* directflip-lane: vkms-slow-vblank-param */\n#include <linux/delay.h>\n#include <linux/moduleparam.h>\n"
+    . "static unsigned int df_lane_slow_vblank_us;\n"
+    . "module_param(df_lane_slow_vblank_us, uint, 0644);\n"
+    . "MODULE_PARM_DESC(df_lane_slow_vblank_us, \"busy-wait this long (at most 1000) in each vblank timer callback (a test control)\");\n";
+  });
+edit("$vkms/vkms_crtc.c", 'vkms-slow-vblank-delay',
+  qr/(\tspin_lock\(&output->lock\);\n\tret = drm_crtc_handle_vblank\(crtc\);\n)/,
+  sub { "\tif (READ_ONCE(df_lane_slow_vblank_us)) /* directflip-lane: vkms-slow-vblank-delay */\n\t\tudelay(min(READ_ONCE(df_lane_slow_vblank_us), 1000U));\n$1" });
+
 my $m = "$mbochs/mbochs.c";
 
 # mbochs 1: the first non-probe query after a mode change allocates a dma-buf and discards the
