@@ -1,5 +1,4 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
-import { readBounded } from '../config/read-bounded';
+import { readBounded, readFileBounded } from '../config/read-bounded';
 import { CliError } from './output';
 
 /**
@@ -11,18 +10,10 @@ export const STDIN = '/dev/stdin';
 
 export function readInput(file: string): Buffer {
   const stdin = file === '-' || file === STDIN;
-  const name = stdin ? 'standard input' : file;
-  let fd = 0;
   try {
-    if (!stdin) {
-      fd = openSync(file, 'r');
-      if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    }
-    return readBounded(fd);
+    return stdin ? readBounded(0) : readFileBounded(file);
   } catch (e) {
-    throw cannotRead(name, e);
-  } finally {
-    if (fd !== 0) closeSync(fd);
+    throw cannotRead(stdin ? 'standard input' : file, e);
   }
 }
 
@@ -32,6 +23,7 @@ function cannotRead(name: string, e: unknown): CliError {
     code === 'ENOENT' ? 'check the path, or pass - and pipe `virsh dumpxml DOMAIN` into it'
     : code === 'EACCES' ? 'run as a user who may read it (root for /etc/libvirt/qemu)'
     : code === 'EISDIR' ? 'name a domain XML file, not a directory'
+    : code === 'ENODATA' ? 'it is a FIFO and nothing was writing to it; name a regular file, or pipe `virsh dumpxml DOMAIN` into -'
     : 'check the file';
   return new CliError(`cannot read ${name} (${code}): ${fix}`, 1, { code });
 }

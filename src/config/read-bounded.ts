@@ -1,4 +1,4 @@
-import { fstatSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { markCutShort, MAX_COUNTED_BYTES, MAX_INPUT_BYTES } from './limits';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -41,6 +41,24 @@ export function readBounded(fd: number): Buffer {
   const data = Buffer.concat(chunks);
   if (total <= MAX_INPUT_BYTES) return data;
   return markCutShort(data, total, total < MAX_COUNTED_BYTES);
+}
+
+/**
+ * A named file, read as readBounded reads an fd; errors carry their errno code. O_NONBLOCK so a FIFO
+ * nobody writes to cannot hang the command in open(): readBounded waits on EAGAIN while a writer
+ * is there, and a FIFO that ends before any byte had no writer (ENODATA).
+ */
+export function readFileBounded(file: string): Buffer {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const data = readBounded(fd);
+    if (st.isFIFO() && data.length === 0) throw Object.assign(new Error('a FIFO nothing was written to'), { code: 'ENODATA' });
+    return data;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function fileSize(fd: number): number | null {

@@ -68,6 +68,7 @@ export const ERROR_CODES: readonly ErrorCodeEntry[] = [
   // errno names, where the meaning is the errno's, given by directflip with its own message.
   { code: 'ENODEV', by: ['cli', 'daemon'], when: 'no DRM device under /dev/dri on the native host' },
   { code: 'EISDIR', by: ['cli'], when: 'a command was given a directory where it reads a file' },
+  { code: 'ENODATA', by: ['cli'], when: 'a command was given a FIFO (named pipe) that ended before anyone wrote to it' },
   { code: 'ENOENT', by: ['cli'], when: 'uninstall with nothing installed under --prefix, or an mdev with no sysfs entry' },
   { code: 'EBUSY', by: ['cli', 'daemon'], when: 'a simulated kernel on --root belongs to a process that still runs' },
   { code: 'ECONNREFUSED', by: ['cli', 'hook', 'daemon'], when: 'no D-Bus daemon answers at the address' },

@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, STACK_RE } from '../helpers/cli';
 import { configFixtures, outcome, REPO } from '../helpers/fixtures';
@@ -65,6 +67,38 @@ test('unreadable input names the file and the fix', () => {
   const d = runCli(['validate', REPO]);
   expect(d.stderr).toMatch(/EISDIR/);
   expect(d.stderr).not.toMatch(STACK_RE);
+});
+
+describe('a FIFO named as the domain XML', () => {
+  let dir = '';
+  let fifo = '';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'directflip-fifo-'));
+    fifo = join(dir, 'domain.xml');
+    execFileSync('mkfifo', [fifo]);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('with no writer is refused at once (ENODATA), naming the FIFO and the fix, instead of waiting in open()', () => {
+    const r = runCli(['validate', '--json', fifo]);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout).error).toEqual({ code: 'ENODATA', message: expect.stringMatching(/^cannot read .*domain\.xml \(ENODATA\): it is a FIFO and nothing was writing to it; name a regular file, or pipe/) });
+    const d = runCli(['doctor', '--host', 'sim:vkms', '--json', fifo]);
+    expect(d.status).not.toBe(0);
+    expect(d.stdout + d.stderr).toContain('(ENODATA)');
+    expect(d.stderr).not.toMatch(STACK_RE);
+  });
+
+  test('with a writer that is slow to write is read to its end', async () => {
+    // The writer holds the FIFO open first and writes later: the reader waits for the bytes.
+    const writer = spawn('sh', ['-c', 'exec 3>"$1"; sleep 0.3; cat "$2" >&3', 'sh', fifo, join(REPO, 'examples', 'two-outputs.xml')]);
+    const exited = new Promise((r) => writer.on('exit', r));
+    await new Promise((r) => setTimeout(r, 100));
+    const r = runCli(['validate', fifo]);
+    await exited;
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('output DP-1');
+  });
 });
 
 test('usage errors exit 2 and say how to get help', () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +193,16 @@ export const SAMPLES: Record<string, () => Sample | Promise<Sample>> = {
     }
   },
   EISDIR: () => ({ message: cliError(['validate', tmpdir()]).message, thing: tmpdir() }),
+  ENODATA: () => {
+    const root = temp();
+    const fifo = join(root, 'domain.xml');
+    try {
+      execFileSync('mkfifo', [fifo]);
+      return { message: cliError(['validate', fifo]).message, thing: fifo };
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
   ENOENT: () => {
     const root = temp();
     try {
