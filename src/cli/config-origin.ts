@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { last } from './options';
 import type { ConfigSource } from '../config/host-config';
 import { HOST_CONFIG_DIR } from '../config/host-config';
 
@@ -6,7 +7,7 @@ import { HOST_CONFIG_DIR } from '../config/host-config';
 export const ROOT_OPTION = {
   type: 'string',
   default: '/',
-  coerce: (v: unknown) => resolve(String(Array.isArray(v) ? v[v.length - 1] : v)),
+  coerce: (v: unknown) => resolve(String(last(v))),
   describe: `Root for /etc/directflip/domains.d (and, on the native host, /sys and /dev): tests and chroots`,
 } as const;
 

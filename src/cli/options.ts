@@ -1,3 +1,5 @@
+import { normalize } from 'node:path';
+
 /** An option value yargs was given that cannot be right: a usage error (exit 2), said before anything runs. */
 export class UsageError extends Error {
   readonly code = 'EUSAGE';
@@ -8,8 +10,13 @@ export class UsageError extends Error {
 }
 
 /** The last value when an option is given twice, as yargs' own scalar options behave. */
-function last(v: unknown): unknown {
+export function last(v: unknown): unknown {
   return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+/** `--svg FILE`'s coerce: given twice, the last counts (yargs' `normalize` throws on the array). */
+export function svgFileArg(v: unknown): string {
+  return normalize(String(last(v)));
 }
 
 /** `--NAME` as a whole number > 0, read from the text the user typed (yargs' number type turns `abc` into NaN). */

@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { normalize } from 'node:path';
 import type { Picture } from './picture';
 import { renderSvg } from './picture';
-
-/** `--svg FILE`'s coerce: given twice, the last counts (yargs' `normalize` throws on the array). */
-export function svgFileArg(v: unknown): string {
-  return normalize(String(Array.isArray(v) ? v[v.length - 1] : v));
-}
 
 /**
  * Written whole or not at all (a temporary file renamed over FILE). The rename would replace

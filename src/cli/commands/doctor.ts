@@ -5,7 +5,7 @@ import { formatReport } from '../../doctor/format';
 import { DoctorCannotRun, runDoctor } from '../../doctor/run';
 import { HOST_HELP } from '../../kernel/host';
 import { BUS_OPTION } from '../daemon-options';
-import { positiveInteger } from '../options';
+import { last, positiveInteger } from '../options';
 import { cleanupOnInterrupt } from '../interrupt';
 import { CliError, printJson } from '../output';
 
@@ -25,7 +25,7 @@ export const doctorCommand: CommandModule<object, Args> = {
     y
       .positional('files', { type: 'string', array: true, default: [], describe: 'Domain XMLs as `virsh dumpxml` prints them' })
       .option('host', { type: 'string', default: 'native', describe: `Which host: ${HOST_HELP}` })
-      .option('root', { type: 'string', coerce: (v: unknown) => resolve(String(Array.isArray(v) ? v[v.length - 1] : v)), describe: 'Read /sys, /dev, /proc, /etc, /usr under this directory (a test root; a simulated host keeps its state there)' })
+      .option('root', { type: 'string', coerce: (v: unknown) => resolve(String(last(v))), describe: 'Read /sys, /dev, /proc, /etc, /usr under this directory (a test root; a simulated host keeps its state there)' })
       .option('bus', BUS_OPTION)
       .option('timeout-ms', { type: 'string', default: '2000', coerce: positiveInteger('timeout-ms', 'milliseconds'), describe: 'How long to wait for directflipd, in milliseconds' })
       .example('$0 doctor', 'Check this machine (as root)')

@@ -9,14 +9,14 @@ import { modeLabel } from '../../kms/mode';
 import { PlanRefused } from '../../kms/types';
 import { resolvePlane, SourceError } from '../../sources/resolve';
 import { cleanupOnInterrupt } from '../interrupt';
-import { positiveInteger } from '../options';
+import { positiveInteger, svgFileArg } from '../options';
 import { CliError, printJson } from '../output';
 import { readInput, STDIN } from '../read-input';
 import { table } from '../table';
 import { originLine, ROOT_OPTION, ROOT_HELP } from '../config-origin';
 import { hostConfigCandidates, misnamedHostConfigs, misnamedNote } from '../../config/host-config';
 import { planPicture } from '../../svg/from-plan';
-import { svgFileArg, writePicture } from '../../svg/write';
+import { writePicture } from '../../svg/write';
 import { listenerLine, planListener } from '../../versions/listener';
 
 interface Args {

@@ -4,11 +4,12 @@ import type { CallError } from '../../daemon/client';
 import { escapeLogText } from '../../daemon/log';
 import { busAddress } from '../../daemon/names';
 import { daemonOptions } from '../daemon-options';
+import { svgFileArg } from '../options';
 import { CliError, printJson } from '../output';
 import { table } from '../table';
 import { statusPicture } from '../../svg/from-status';
 import { cardPlanesOf } from '../../svg/status-card';
-import { svgFileArg, writePicture } from '../../svg/write';
+import { writePicture } from '../../svg/write';
 
 interface Args {
   bus?: string;
