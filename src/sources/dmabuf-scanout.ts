@@ -104,9 +104,9 @@ export class DmabufScanout {
    * names the plane, the format and what it takes. No modifier named: any the plane lists.
    */
   private checkFormat(fourcc: number, modifier: bigint): void {
-    const mods = this.plane?.modifiers.get(fourcc);
-    if (this.plane && mods && (modifier === DRM_FORMAT_MOD.INVALID || mods.includes(modifier))) return;
     if (!this.plane) return; // a plane the topology lacks is refused by the kernel at the flip
+    const mods = this.plane.modifiers.get(fourcc);
+    if (mods && (modifier === DRM_FORMAT_MOD.INVALID || mods.includes(modifier))) return;
     const label = formatLabel(fourcc);
     const name = /^[\x21-\x7e][\x20-\x7e]*$/.test(label) ? label : `0x${fourcc.toString(16)} (${printableFourcc(fourcc)})`;
     const what = modifier === DRM_FORMAT_MOD.INVALID ? name : `${name} with modifier ${modifierName(modifier)}`;
