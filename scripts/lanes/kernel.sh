@@ -286,15 +286,16 @@ grep -E '^(ok|not ok)' "$WORK/results.raw" >"$ART/results.txt" || true
 passed=$(grep -c '^ok ' "$ART/results.txt" || true)
 failed=$(grep -c '^not ok ' "$ART/results.txt" || true)
 if ! grep -q '^DF-LANE exit ' "$WORK/results.raw"; then
+  # A guest still running near the deadline was sent the NMI (and, if that did not end it, was
+  # stopped at the deadline): every such run is reported here.
   if [ -n "$nmi_at" ]; then
-    echo "not ok - the guest finished: it was still running ${nmi_at}s in and was sent an NMI (see $ART/console.log)"
+    stopped=""
+    [ "$timed_out" = 1 ] && stopped=", and was stopped at ${TIMEOUT}s"
+    echo "not ok - the guest finished: it was still running ${nmi_at}s in and was sent an NMI${stopped} (see $ART/console.log)"
+    # What /init's watchdog saw shortly before: node's threads and kernel stacks.
     tr -d '\r' <"$ART/console.log" | { grep -E '^DF-LANE watchdog|blocked for more than' || true; } | head -n 250 | sed 's/^/# /'
     # The panic the NMI caused, with every CPU's backtrace: where the guest was stuck.
     tr -d '\r' <"$ART/console.log" | sed -n '/NMI received for unknown reason\|Kernel panic - not syncing: NMI/,$p' | head -n 200 | sed 's/^/# /'
-  elif [ "$timed_out" = 1 ]; then
-    echo "not ok - the guest finished: it ran past ${TIMEOUT}s and was stopped (see $ART/console.log)"
-    # What /init's watchdog saw shortly before the deadline: node's threads and kernel stacks.
-    tr -d '\r' <"$ART/console.log" | { grep -E '^DF-LANE watchdog|blocked for more than' || true; } | head -n 250 | sed 's/^/# /'
   else
     echo "not ok - the guest finished: it stopped without reporting (kernel panic or node crash; see $ART/console.log)"
     tail -n 25 "$ART/console.log" | sed 's/^/# /'
