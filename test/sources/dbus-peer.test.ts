@@ -1,26 +1,10 @@
-import { closeSync, fstatSync, readFileSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { memfdCreate, sendWithFds, socketPair } from '../../src/kernel/native-socket';
 import { MESSAGE, NO_REPLY_EXPECTED, PeerLink } from '../../src/sources/dbus-peer';
 import type { PeerMessage } from '../../src/sources/dbus-peer';
+import { fdSnapshot, fdsOpenedSince } from '../helpers/fds';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
-/**
- * The fds open now, each with what it points at (a socket's or memfd's inode): a fd a test leaks
- * shows as an entry that was not there before, even while other fds of this worker close meanwhile
- * (a count alone reads such a close as a missing fd).
- */
-const fdTable = (): Set<string> => {
-  const out = new Set<string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      out.add(`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`);
-    } catch {
-      // closed between the listing and the readlink (the listing's own directory fd among them)
-    }
-  }
-  return out;
-};
-const leakedSince = (before: Set<string>): string[] => [...fdTable()].filter((e) => !before.has(e));
 const LISTENER = 'org.qemu.Display1.Listener';
 
 /** The other end of a socketpair, playing QEMU: the SASL server, then a sender of display calls. */
@@ -39,7 +23,7 @@ test('the handshake completes both ways over a real socketpair', async () => {
 });
 
 test('50 calls alternating plain messages and ScanoutDMABUF: each message gets exactly its own fds', async () => {
-  const before = fdTable();
+  const before = fdSnapshot();
   const { ours, qemu } = await pair();
   const got: PeerMessage[] = [];
   ours.on('message', (m: PeerMessage) => {
@@ -80,7 +64,7 @@ test('50 calls alternating plain messages and ScanoutDMABUF: each message gets e
   for (const fd of mems) closeSync(fd);
   ours.close();
   qemu.close();
-  expect(leakedSince(before)).toEqual([]);
+  expect(fdsOpenedSince(before)).toEqual([]);
 });
 
 test('a refused handshake rejects open() and closes the link', async () => {
